@@ -1,0 +1,129 @@
+# pam_nscg — see README.md. One entry point for building, testing and
+# installing. `make test` installs its own Debian dependencies first.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+# The distro's PAM module directory: pam.pc's libdir, else the multiarch path.
+PAMDIR     ?= $(or $(shell pkg-config --variable=libdir pam 2>/dev/null),/lib/$(MULTIARCH))/security
+HELPER_PATH = $(LIBEXECDIR)/nscg/nscg-helper
+
+B := build
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WERROR  ?= -Werror
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
+WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter
+DEFS    := -D_GNU_SOURCE -DNSCG_VERSION='"$(VERSION)"' \
+           -DNSCG_HELPER_PATH='"$(HELPER_PATH)"' \
+           -DNSCG_CONF_PATH='"$(SYSCONFDIR)/security/nscg.conf"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) -Ilib $(CFLAGS) $(SAN)
+LDHARDEN := -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(SAN)
+
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# iniparser is linked statically so its process-wide error callback (set to
+# stay off the caller's stderr) is private to our objects.
+INIPARSER_A := $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libiniparser.a /usr/lib/libiniparser.a /usr/lib64/libiniparser.a))
+
+LIB_SRC := lib/util.c lib/log.c lib/policy.c
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+LIBNSCG := $(B)/libnscg.a
+
+MODULE  := $(B)/pam_nscg.so
+HELPER  := $(B)/nscg-helper
+CLI     := $(B)/nscgctl
+UNIT    := $(B)/test-unit
+DLOPEN  := $(B)/test-dlopen
+BENCH   := $(B)/bench-policy
+
+.PHONY: all check test deps install uninstall clean fuzz bench demo
+all: $(MODULE) $(HELPER) $(CLI)
+
+$(B)/%.o: %.c $(wildcard lib/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBNSCG): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(MODULE): $(B)/pam_module/pam_nscg.o $(LIBNSCG) pam_module/pam_nscg.map
+	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(INIPARSER_A) \
+	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_module/pam_nscg.map -lpam
+
+$(HELPER): $(B)/helper/nscg-helper.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
+
+$(CLI): $(B)/cli/nscgctl.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+
+$(UNIT): $(B)/tests/unit/test-unit.o $(B)/tests/unit/test-policy.o $(B)/tests/unit/test-util.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+
+$(DLOPEN): $(B)/tests/unit/test-dlopen.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl
+
+$(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+
+# The fuzz target needs clang's libFuzzer; built without our hardening
+# flags' -Werror noise from generated code.
+FUZZ := $(B)/fuzz-policy
+$(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(B)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Ilib \
+	    $< $(LIB_SRC) $(INIPARSER_A) -o $@
+
+fuzz: $(FUZZ)
+	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),20)
+
+bench: $(BENCH)
+	$(BENCH)
+
+# Fast, no root: unit tests, the dlopen load test and a short fuzz run.
+check: all $(UNIT) $(DLOPEN) $(FUZZ)
+	tests/run check
+
+# Everything this machine can run. Installs its Debian dependencies first,
+# then rebuilds in a sub-make so pkg-config sees them.
+test: deps
+	$(MAKE) all $(UNIT) $(DLOPEN) $(FUZZ)
+	tests/run all
+
+deps:
+	tests/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR)/nscg \
+	    $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/security/nscg.d
+	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_nscg.so
+	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper
+	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/nscgctl
+	@# Never overwrite an admin's policy.
+	test -e $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf || \
+	    install -m 0644 conf/nscg.conf $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_nscg.so $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper \
+	    $(DESTDIR)$(SBINDIR)/nscgctl
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/nscg
+
+# The main job, shown on this machine (see README).
+demo: all
+	tests/demo.sh
+
+clean:
+	rm -rf $(B)
+
+$(B)/tests/unit/test-policy.o: ALL_CFLAGS += -DNSCG_FIXTURES='"$(CURDIR)/tests/fixtures"'

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nscgctl: check and explain the pam_nscg policy.
+ * Exit codes: 0 clean, 1 the policy has errors, 2 usage or lookup error. */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "policy.h"
+#include "util.h"
+
+#ifndef NSCG_VERSION
+#define NSCG_VERSION "0"
+#endif
+
+enum { EXIT_CLEAN = 0, EXIT_POLICY = 1, EXIT_USAGE = 2 };
+
+static const struct nscg_log err_log = {
+	.emit = nscg_log_stderr, .ctx = "nscgctl", .max_prio = LOG_DEBUG,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nscgctl check [--conf FILE]\n"
+		"       nscgctl explain USER [--conf FILE] [--service NAME]\n"
+		"       nscgctl --help | --version\n"
+		"\n"
+		"  check     read the policy and its drop-ins; print every error and\n"
+		"            warning as FILE:LINE: message; exit 1 on errors\n"
+		"  explain   print the policy that applies to USER: each key, its value\n"
+		"            and the FILE:LINE [section] it comes from\n"
+		"\n"
+		"  --conf FILE      the main policy (default %s); drop-ins\n"
+		"                   are read from FILE with .conf replaced by .d/\n"
+		"  --service NAME   the PAM service of the login (for skip_services)\n",
+		NSCG_CONF_PATH);
+}
+
+static void print_diags(const struct nscg_policy *p)
+{
+	for (size_t i = 0; i < nscg_policy_diag_count(p); i++) {
+		const struct nscg_diag *d = nscg_policy_diag(p, i);
+		const char *sev = d->error ? "error" : "warning";
+		if (d->line)
+			fprintf(stderr, "%s:%u: %s: %s\n", d->file, d->line, sev,
+				d->msg);
+		else
+			fprintf(stderr, "%s: %s: %s\n", d->file ? d->file : "nscgctl",
+				sev, d->msg);
+	}
+}
+
+static int load(const char *conf, bool lint, struct nscg_policy **p)
+{
+	struct nscg_load_opts opts = { .trusted_uid = 0, .lint = lint };
+	int r = nscg_policy_load(conf, &opts, p);
+
+	if (r < 0)
+		nscg_log_errno(&err_log, LOG_ERR, r, "cannot load the policy");
+	return r;
+}
+
+static int cmd_check(const char *conf)
+{
+	struct nscg_policy *p;
+	unsigned errors;
+
+	if (load(conf, true, &p) < 0)
+		return EXIT_USAGE;
+	print_diags(p);
+	errors = nscg_policy_errors(p);
+	if (errors)
+		fprintf(stderr, "nscgctl: %u error%s in the policy\n", errors,
+			errors == 1 ? "" : "s");
+	nscg_policy_free(p);
+	return errors ? EXIT_POLICY : EXIT_CLEAN;
+}
+
+static void print_value(enum nscg_key k, const struct nscg_value *v)
+{
+	char val[4200], origin[4400];
+
+	nscg_value_format(k, v, val, sizeof(val));
+	if (!v->set)
+		snprintf(origin, sizeof(origin), "-");
+	else if (!v->origin.file)
+		snprintf(origin, sizeof(origin), "built-in default");
+	else if (v->origin.merged)
+		snprintf(origin, sizeof(origin),
+			 "%s:%u [%s], united with %u more group section%s",
+			 v->origin.file, v->origin.line, v->origin.section,
+			 v->origin.merged, v->origin.merged == 1 ? "" : "s");
+	else
+		snprintf(origin, sizeof(origin), "%s:%u [%s]", v->origin.file,
+			 v->origin.line, v->origin.section);
+	printf("%-24s %-20s %s\n", nscg_key_name(k), val, origin);
+}
+
+static int cmd_explain(const char *conf, const char *user, const char *service)
+{
+	struct nscg_resolved res;
+	struct nscg_policy *p = NULL;
+	struct passwd pw, *pwp = NULL;
+	char **groups = NULL, esc[96];
+	size_t ngroups = 0;
+	_cleanup_free_ char *buf = NULL;
+	size_t buflen = 16384;
+	int r, ret = EXIT_USAGE;
+
+	if (!nscg_name_is_valid(user)) {
+		fprintf(stderr, "nscgctl: '%s' is not a valid user name\n",
+			nscg_escape(user, esc, sizeof(esc)));
+		return EXIT_USAGE;
+	}
+	buf = malloc(buflen);
+	if (!buf)
+		return EXIT_USAGE;
+	r = getpwnam_r(user, &pw, buf, buflen, &pwp);
+	if (r != 0 || !pwp) {
+		fprintf(stderr, "nscgctl: unknown user '%s'%s%s\n",
+			nscg_escape(user, esc, sizeof(esc)), r ? ": " : "",
+			r ? strerror(r) : "");
+		return EXIT_USAGE;
+	}
+	r = nscg_user_groups(pw.pw_name, pw.pw_gid, &groups, &ngroups);
+	if (r < 0) {
+		nscg_log_errno(&err_log, LOG_ERR, r,
+			       "cannot look up the groups of '%s'", user);
+		return EXIT_USAGE;
+	}
+	if (load(conf, false, &p) < 0)
+		goto out;
+	if (nscg_policy_errors(p)) {
+		print_diags(p);
+		fprintf(stderr,
+			"nscgctl: the policy has errors: pam_nscg would take the on_error path (%s) for every login\n",
+			nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num ==
+					NSCG_ON_ERROR_ALLOW ?
+				"allow" :
+				"deny");
+		ret = EXIT_POLICY;
+		goto out;
+	}
+	struct nscg_request req = {
+		.user = pw.pw_name,
+		.groups = (const char *const *)groups,
+		.ngroups = ngroups,
+		.service = service,
+	};
+	r = nscg_policy_resolve(p, &req, &res);
+	if (r < 0) {
+		nscg_log_errno(&err_log, LOG_ERR, r, "cannot resolve the policy");
+		goto out;
+	}
+	printf("user      %s (uid %u)\n", pw.pw_name, (unsigned)pw.pw_uid);
+	printf("groups   ");
+	for (size_t i = 0; i < ngroups; i++)
+		printf(" %s", groups[i]);
+	printf("\nservice   %s\n",
+	       service ? service : "(not given: skip_services not applied)");
+	if (res.exempt)
+		printf("status    exempt: %s\n\n", res.exempt_why);
+	else
+		printf("status    sandboxed\n\n");
+	for (int k = 0; k < NSCG_KEY_COUNT; k++)
+		print_value((enum nscg_key)k, &res.v[k]);
+	nscg_resolved_done(&res);
+	ret = EXIT_CLEAN;
+out:
+	nscg_policy_free(p);
+	nscg_strv_free(groups, ngroups);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "conf", required_argument, NULL, 'c' },
+		{ "service", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *conf = NSCG_CONF_PATH, *service = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_CLEAN;
+		case 'V':
+			printf("nscgctl %s\n", NSCG_VERSION);
+			return EXIT_CLEAN;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 1 && !strcmp(argv[0], "check") && !service)
+		return cmd_check(conf);
+	if (argc == 2 && !strcmp(argv[0], "explain"))
+		return cmd_explain(conf, argv[1], service);
+	if (argc == 0)
+		fprintf(stderr, "nscgctl: missing command\n");
+	else
+		fprintf(stderr, "nscgctl: bad command line for '%s'\n", argv[0]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

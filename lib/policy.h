@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The policy: /etc/security/nscg.conf plus the drop-ins in nscg.d/, parsed
+ * with iniparser, checked, and resolved for one login.
+ *
+ * Loading never stops at the first problem: every error and warning is
+ * kept as a diagnostic naming the file and line. A policy with errors must
+ * not be applied; the caller decides what a login gets (on_error). */
+#ifndef NSCG_POLICY_H
+#define NSCG_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifndef NSCG_HELPER_PATH
+#define NSCG_HELPER_PATH "/usr/libexec/nscg/nscg-helper"
+#endif
+#ifndef NSCG_CONF_PATH
+#define NSCG_CONF_PATH "/etc/security/nscg.conf"
+#endif
+
+/* Every key the policy knows. [global] keys first, then the keys of
+ * [default], [group:NAME] and [user:NAME]; the limit keys come in two runs
+ * of NSCG_LIMIT_COUNT, "user." (the user cgroup) then "session.". */
+enum nscg_key {
+	NSCG_KEY_ON_ERROR,
+	NSCG_KEY_MODE,
+	NSCG_KEY_CGROUP_PARENT,
+	NSCG_KEY_HELPER,
+	NSCG_KEY_SKIP_SERVICES,
+	NSCG_KEY_ENABLED,
+	NSCG_KEY_MAX_SESSIONS,
+	NSCG_KEY_NAMESPACES,
+	NSCG_KEY_HOSTNAME,
+	NSCG_KEY_KILL_ON_CLOSE,
+	NSCG_KEY_LIMITS, /* first limit key */
+	NSCG_KEY_COUNT = NSCG_KEY_LIMITS + 2 * 8,
+};
+
+#define NSCG_KEY_FIRST_SCOPED NSCG_KEY_ENABLED
+
+enum nscg_limit {
+	NSCG_MEMORY_MAX,
+	NSCG_MEMORY_HIGH,
+	NSCG_MEMORY_SWAP_MAX,
+	NSCG_CPU_MAX,
+	NSCG_CPU_WEIGHT,
+	NSCG_PIDS_MAX,
+	NSCG_IO_WEIGHT,
+	NSCG_CPUSET_CPUS,
+	NSCG_LIMIT_COUNT,
+};
+
+enum nscg_level {
+	NSCG_LEVEL_USER,
+	NSCG_LEVEL_SESSION,
+};
+
+static inline enum nscg_key nscg_limit_key(enum nscg_level level,
+					   enum nscg_limit limit)
+{
+	return (enum nscg_key)(NSCG_KEY_LIMITS + (int)level * NSCG_LIMIT_COUNT +
+			       (int)limit);
+}
+
+enum nscg_on_error { NSCG_ON_ERROR_DENY, NSCG_ON_ERROR_ALLOW };
+enum nscg_mode { NSCG_MODE_AUTO, NSCG_MODE_STANDALONE, NSCG_MODE_SYSTEMD };
+
+/* Bits of the "namespaces" key. */
+#define NSCG_NS_CGROUP 0x1u
+#define NSCG_NS_MOUNT 0x2u
+#define NSCG_NS_IPC 0x4u
+#define NSCG_NS_UTS 0x8u
+#define NSCG_NS_ALL 0xfu
+
+/* Smallest values that still let a login start; below them a value is an
+ * error rather than a limit. */
+#define NSCG_MEMORY_FLOOR (32ull << 20)
+#define NSCG_PIDS_FLOOR 16u
+
+/* Where an effective value came from. file == NULL: the built-in default. */
+struct nscg_origin {
+	const char *file;
+	const char *section; /* as written, e.g. "group:Dev" */
+	unsigned line;
+	unsigned merged; /* cpuset.cpus: how many more group sections it unites */
+};
+
+/* One effective value. num holds bools, enums, byte counts (percentages
+ * already converted), CPU percent, weights, counts and the namespace mask;
+ * NSCG_UNLIMITED (UINT64_MAX) means "max". str holds strings: paths, lists,
+ * the hostname template and the canonical cpuset list. text is the value
+ * as written in the file. */
+struct nscg_value {
+	bool set;
+	uint64_t num;
+	const char *str;
+	const char *text;
+	struct nscg_origin origin;
+};
+
+struct nscg_diag {
+	bool error; /* false: warning */
+	const char *file; /* NULL: not tied to a file */
+	unsigned line; /* 0: the whole file */
+	const char *msg;
+};
+
+struct nscg_load_opts {
+	uint64_t physmem; /* bytes of RAM for "N%" sizes; 0: this host's */
+	uid_t trusted_uid; /* owner policy files must have; root in production */
+	bool lint; /* also run the checks only nscgctl check needs */
+};
+
+struct nscg_policy;
+
+/* Load path (NULL: NSCG_CONF_PATH) and the drop-in directory beside it
+ * (the path with ".conf" replaced by ".d"). Returns 0 and a policy that
+ * may hold errors (see nscg_policy_errors), or -ENOMEM. */
+int nscg_policy_load(const char *path, const struct nscg_load_opts *opts,
+		     struct nscg_policy **out);
+
+void nscg_policy_free(struct nscg_policy *p);
+
+/* Number of errors (not warnings) found while loading. */
+unsigned nscg_policy_errors(const struct nscg_policy *p);
+
+size_t nscg_policy_diag_count(const struct nscg_policy *p);
+const struct nscg_diag *nscg_policy_diag(const struct nscg_policy *p,
+					 size_t i);
+
+/* The effective [global] value of key (defaults filled in). Valid even
+ * when the policy has errors: a broken line is skipped, so on_error keeps
+ * the last good value, or deny. */
+const struct nscg_value *nscg_policy_global(const struct nscg_policy *p,
+					    enum nscg_key key);
+
+/* Drop-in directory used for path (malloc'd), or NULL on ENOMEM. */
+char *nscg_policy_dropin_dir(const char *path);
+
+struct nscg_request {
+	const char *user;
+	const char *const *groups; /* NSS group names, primary included */
+	size_t ngroups;
+	const char *service; /* PAM service, may be NULL */
+};
+
+/* The policy resolved for one login; values point into the policy, which
+ * must outlive it. Release with nscg_resolved_done. */
+struct nscg_resolved {
+	struct nscg_value v[NSCG_KEY_COUNT];
+	bool exempt;
+	const char *exempt_why; /* static text when exempt */
+	char *owned[NSCG_KEY_COUNT]; /* strings built while resolving */
+};
+
+/* Resolve the policy for req: user over group over default over built-in,
+ * the most generous group value for each limit key. A pure function of
+ * the loaded files and req. -EINVAL if req->user is not a valid name,
+ * -ENOMEM. */
+int nscg_policy_resolve(const struct nscg_policy *p,
+			const struct nscg_request *req,
+			struct nscg_resolved *out);
+
+void nscg_resolved_done(struct nscg_resolved *r);
+
+/* The key as written in the policy, e.g. "session.memory.max". */
+const char *nscg_key_name(enum nscg_key key);
+
+/* The value in canonical form ("4G", "250%", "max", "cgroup mount"). */
+void nscg_value_format(enum nscg_key key, const struct nscg_value *v,
+		       char *buf, size_t len);
+
+#endif

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
+
+int nscg_close(int fd)
+{
+	if (fd >= 0) {
+		/* Linux releases the fd even when close() fails with EINTR:
+		 * retrying could close an fd another thread just opened. */
+		int saved = errno;
+		(void)close(fd);
+		errno = saved;
+	}
+	return -1;
+}
+
+int nscg_read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap - 1) {
+			if (cap - 1 > max) {
+				free(buf);
+				return -EFBIG;
+			}
+			size_t ncap = cap * 2;
+			char *nbuf = realloc(buf, ncap);
+			if (!nbuf) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(buf);
+		return -EFBIG;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int nscg_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int nscg_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int nscg_parse_bytes(const char *s, uint64_t *out)
+{
+	char digits[32];
+	size_t n = strlen(s);
+	unsigned shift = 0;
+	uint64_t v;
+	int r;
+
+	if (n == 0 || n >= sizeof(digits))
+		return -EINVAL;
+	switch (s[n - 1]) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default: break;
+	}
+	if (shift)
+		n--;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	r = nscg_parse_u64(digits, &v);
+	if (r < 0)
+		return r;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+void nscg_format_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char suffix[] = "KMGT";
+	unsigned i = 0;
+
+	if (bytes == NSCG_UNLIMITED) {
+		snprintf(buf, len, "max");
+		return;
+	}
+	while (i < 4 && bytes >= 1024 && bytes % 1024 == 0) {
+		bytes /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)bytes,
+			 suffix[i - 1]);
+}
+
+bool nscg_name_is_valid(const char *name)
+{
+	size_t n = 0;
+
+	if (!name || !*name)
+		return false;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (++n > NSCG_NAME_MAX)
+			return false;
+		if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == ':')
+			return false;
+	}
+	return true;
+}
+
+const char *nscg_escape(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return buf;
+	if (!s) {
+		snprintf(buf, len, "(null)");
+		return buf;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char tmp[5];
+		size_t t;
+
+		if (*p == '\\' || *p == '"')
+			t = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", *p);
+		else if (*p < ' ' || *p >= 0x7f)
+			t = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		else
+			t = (size_t)snprintf(tmp, sizeof(tmp), "%c", *p);
+		if (o + t + 1 > len) {
+			/* Mark the truncation where there is room for it. */
+			size_t m = len > 4 ? len - 4 : 0;
+			if (o > m)
+				o = m;
+			snprintf(buf + o, len - o, "...");
+			return buf;
+		}
+		memcpy(buf + o, tmp, t);
+		o += t;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+bool nscg_streq_icase(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+		if (!x)
+			return true;
+	}
+}
+
+void nscg_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Bounded: NSS may report ever larger counts, but never loop forever. */
+#define MAX_GROUPS 65536
+
+int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
+{
+	_cleanup_free_ gid_t *gids = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t buflen = 4096;
+	int ngids = 64, r;
+	char **v;
+	size_t out = 0;
+
+	for (;;) {
+		int want = ngids;
+		gid_t *g = realloc(gids, (size_t)ngids * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		gids = g;
+		if (getgrouplist(user, gid, gids, &ngids) >= 0)
+			break;
+		/* ngids now holds the count needed. */
+		if (ngids <= want)
+			ngids = want * 2;
+		if (ngids > MAX_GROUPS)
+			return -E2BIG;
+	}
+	v = calloc((size_t)ngids + 1, sizeof(*v));
+	buf = malloc(buflen);
+	if (!v || !buf) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < ngids; i++) {
+		struct group gr, *res = NULL;
+		for (;;) {
+			r = getgrgid_r(gids[i], &gr, buf, buflen, &res);
+			if (r != ERANGE || buflen >= (1u << 20))
+				break;
+			char *nb = realloc(buf, buflen * 2);
+			if (!nb) {
+				nscg_strv_free(v, out);
+				return -ENOMEM;
+			}
+			buf = nb;
+			buflen *= 2;
+		}
+		if (r != 0 || !res)
+			continue;
+		v[out] = strdup(gr.gr_name);
+		if (!v[out]) {
+			nscg_strv_free(v, out);
+			return -ENOMEM;
+		}
+		out++;
+	}
+	*names = v;
+	*n = out;
+	return 0;
+}

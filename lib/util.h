@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers shared by the module, the helper and the CLI.
+ * Every function returns >= 0 on success or -errno on failure. */
+#ifndef NSCG_UTIL_H
+#define NSCG_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define NSCG_UNLIMITED UINT64_MAX
+
+/* Longest user or group name accepted anywhere (LOGIN_NAME_MAX - 1). */
+#define NSCG_NAME_MAX 255
+
+/* Close fd if it is valid; never retries on EINTR. Returns -1 for assignment. */
+int nscg_close(int fd);
+
+static inline void nscg_closep(int *fd)
+{
+	if (fd && *fd >= 0)
+		nscg_close(*fd);
+}
+
+static inline void nscg_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+#define _cleanup_close_ __attribute__((cleanup(nscg_closep)))
+#define _cleanup_free_ __attribute__((cleanup(nscg_freep)))
+
+/* Hand ownership of a pointer or fd out of a cleanup-managed variable. */
+#define TAKE_PTR(p)                                                            \
+	({                                                                     \
+		__typeof__(p) _p = (p);                                        \
+		(p) = NULL;                                                    \
+		_p;                                                            \
+	})
+#define TAKE_FD(fd)                                                            \
+	({                                                                     \
+		int _fd = (fd);                                                \
+		(fd) = -1;                                                     \
+		_fd;                                                           \
+	})
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Read at most max bytes of an already open fd into a NUL-terminated
+ * malloc'd buffer. -EFBIG if the file is larger than max. */
+int nscg_read_fd(int fd, size_t max, char **out, size_t *len);
+
+/* Write all of buf to fd, retrying short writes and EINTR. */
+int nscg_write_all(int fd, const void *buf, size_t len);
+
+/* Parse a decimal unsigned integer with no sign, spaces or trailing junk. */
+int nscg_parse_u64(const char *s, uint64_t *out);
+
+/* Parse a size: digits with an optional K/M/G/T suffix (powers of 1024,
+ * either case). "max" and "infinity" are not handled here. */
+int nscg_parse_bytes(const char *s, uint64_t *out);
+
+/* Format bytes with the largest exact binary suffix ("4G", "1536M", "100"). */
+void nscg_format_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* True if name could be a user or group name that is safe to put in a log
+ * line or a policy section: 1..NSCG_NAME_MAX bytes, no '/', no ':', no
+ * whitespace or control characters, not "." or "..". */
+bool nscg_name_is_valid(const char *name);
+
+/* Copy s into buf (of len bytes) with every non-printable byte, backslash
+ * and quote escaped C-style, truncated with "..." if it does not fit.
+ * For putting untrusted names into log lines. Returns buf. */
+const char *nscg_escape(const char *s, char *buf, size_t len);
+
+/* The names of the groups user is in (primary group gid included), from
+ * NSS, so LDAP and SSSD groups count. Groups without a name are skipped.
+ * Free with nscg_strv_free. */
+int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n);
+
+void nscg_strv_free(char **v, size_t n);
+
+/* Compare two strings ignoring ASCII case. */
+bool nscg_streq_icase(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "test-unit.h"
+#include "util.h"
+
+static void test_parse_bytes(void)
+{
+	uint64_t v;
+
+	CHECK(nscg_parse_bytes("4G", &v) == 0 && v == 4ull << 30);
+	CHECK(nscg_parse_bytes("512m", &v) == 0 && v == 512ull << 20);
+	CHECK(nscg_parse_bytes("1K", &v) == 0 && v == 1024);
+	CHECK(nscg_parse_bytes("2T", &v) == 0 && v == 2ull << 40);
+	CHECK(nscg_parse_bytes("100", &v) == 0 && v == 100);
+	CHECK(nscg_parse_bytes("", &v) == -EINVAL);
+	CHECK(nscg_parse_bytes("G", &v) == -EINVAL);
+	CHECK(nscg_parse_bytes("4X", &v) == -EINVAL);
+	CHECK(nscg_parse_bytes("-1", &v) == -EINVAL);
+	CHECK(nscg_parse_bytes(" 4G", &v) == -EINVAL);
+	CHECK(nscg_parse_bytes("4.5G", &v) == -EINVAL);
+	CHECK(nscg_parse_bytes("99999999T", &v) == -ERANGE);
+	CHECK(nscg_parse_bytes("99999999999999999999", &v) == -ERANGE);
+}
+
+static void test_format_bytes(void)
+{
+	char b[32];
+
+	nscg_format_bytes(4ull << 30, b, sizeof(b));
+	CHECK(!strcmp(b, "4G"));
+	nscg_format_bytes(1536ull << 20, b, sizeof(b));
+	CHECK(!strcmp(b, "1536M"));
+	nscg_format_bytes(1000, b, sizeof(b));
+	CHECK(!strcmp(b, "1000"));
+	nscg_format_bytes(NSCG_UNLIMITED, b, sizeof(b));
+	CHECK(!strcmp(b, "max"));
+}
+
+static void test_hostile_names(void)
+{
+	char long_name[301];
+
+	memset(long_name, 'a', 300);
+	long_name[300] = '\0';
+	CHECK(nscg_name_is_valid("alice"));
+	CHECK(nscg_name_is_valid("Alice"));
+	CHECK(nscg_name_is_valid("build-bot_2"));
+	CHECK(nscg_name_is_valid("jos\xc3\xa9")); /* UTF-8 from LDAP */
+	CHECK(!nscg_name_is_valid("../x"));
+	CHECK(!nscg_name_is_valid("a/b"));
+	CHECK(!nscg_name_is_valid("a\nb"));
+	CHECK(!nscg_name_is_valid("a b"));
+	CHECK(!nscg_name_is_valid("user:x"));
+	CHECK(!nscg_name_is_valid("."));
+	CHECK(!nscg_name_is_valid(".."));
+	CHECK(!nscg_name_is_valid(""));
+	CHECK(!nscg_name_is_valid(NULL));
+	CHECK(!nscg_name_is_valid(long_name));
+	long_name[NSCG_NAME_MAX] = '\0';
+	CHECK(nscg_name_is_valid(long_name));
+}
+
+static void test_escape(void)
+{
+	char b[16];
+
+	CHECK(!strcmp(nscg_escape("a\nb", b, sizeof(b)), "a\\x0ab"));
+	CHECK(!strcmp(nscg_escape("q\"\\", b, sizeof(b)), "q\\\"\\\\"));
+	nscg_escape("aaaaaaaaaaaaaaaaaaaaaaaaaa", b, sizeof(b));
+	CHECK(strlen(b) < sizeof(b) && !strcmp(b + strlen(b) - 3, "..."));
+	nscg_escape("\n\n\n\n\n\n\n\n", b, sizeof(b));
+	CHECK(strlen(b) < sizeof(b) && !strchr(b, '\n'));
+}
+
+const struct test util_tests[] = {
+	{ "util/parse_bytes", test_parse_bytes },
+	{ "util/format_bytes", test_format_bytes },
+	{ "util/hostile_names", test_hostile_names },
+	{ "util/escape", test_escape },
+	{ NULL, NULL },
+};
