@@ -45,6 +45,7 @@ HELPER  := $(B)/nscg-helper
 CLI     := $(B)/nscgctl
 UNIT    := $(B)/test-unit
 DLOPEN  := $(B)/test-dlopen
+RETVAL  := $(B)/test-pam-retval
 BENCH   := $(B)/bench-policy
 
 .PHONY: all check test deps install uninstall clean fuzz bench demo
@@ -74,6 +75,9 @@ $(UNIT): $(B)/tests/unit/test-unit.o $(B)/tests/unit/test-policy.o $(B)/tests/un
 $(DLOPEN): $(B)/tests/unit/test-dlopen.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl
 
+$(RETVAL): $(B)/tests/pam/pam-retval.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl -lpam
+
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
@@ -92,13 +96,14 @@ bench: $(BENCH)
 	$(BENCH)
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
-check: all $(UNIT) $(DLOPEN) $(FUZZ)
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(FUZZ)
+check: all $(TEST_BINS)
 	tests/run check
 
 # Everything this machine can run. Installs its Debian dependencies first,
 # then rebuilds in a sub-make so pkg-config sees them.
 test: deps
-	$(MAKE) all $(UNIT) $(DLOPEN) $(FUZZ)
+	$(MAKE) all $(TEST_BINS)
 	tests/run all
 
 deps:

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Install what building and testing pam_nscg needs, from Debian's packages.
+# Quick when everything is already there.
+set -eu
+pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
+      libcap-ng-dev libiniparser-dev pamtester valgrind passwd)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/deps.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
