@@ -909,6 +909,79 @@ static void set_entry(struct nscg_policy *p, struct section *s, unsigned line,
 	s->entries = e;
 }
 
+/* One file's sections in reading order, with a hash of their lower-case
+ * names: a large policy has thousands, looked up once per header. */
+struct file_sections {
+	struct section **v; /* NULL for a refused header */
+	size_t n, cap;
+	size_t *slot; /* open addressing: index into v plus one, 0 = empty */
+	size_t nslot;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct section *fs_find(const struct file_sections *fs,
+			       const char *lower_name)
+{
+	if (!fs->nslot)
+		return NULL;
+	for (size_t i = hash_str(lower_name) & (fs->nslot - 1);;
+	     i = (i + 1) & (fs->nslot - 1)) {
+		if (!fs->slot[i])
+			return NULL;
+		struct section *sec = fs->v[fs->slot[i] - 1];
+		if (!strcmp(sec->lower, lower_name))
+			return sec;
+	}
+}
+
+static void fs_hash(struct file_sections *fs, size_t idx)
+{
+	size_t i = hash_str(fs->v[idx]->lower) & (fs->nslot - 1);
+	while (fs->slot[i])
+		i = (i + 1) & (fs->nslot - 1);
+	fs->slot[i] = idx + 1;
+}
+
+static int fs_add(struct file_sections *fs, struct section *sec)
+{
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? fs->cap * 2 : 16;
+		struct section **v = realloc(fs->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		fs->v = v;
+		fs->cap = cap;
+	}
+	fs->v[fs->n++] = sec;
+	if (!sec)
+		return 0;
+	/* Keep the table at most half full. */
+	if (fs->n * 2 > fs->nslot) {
+		size_t nslot = fs->nslot ? fs->nslot * 2 : 64;
+		while (nslot < fs->n * 2)
+			nslot *= 2;
+		size_t *slot = calloc(nslot, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		free(fs->slot);
+		fs->slot = slot;
+		fs->nslot = nslot;
+		for (size_t i = 0; i < fs->n; i++)
+			if (fs->v[i])
+				fs_hash(fs, i);
+	} else {
+		fs_hash(fs, fs->n - 1);
+	}
+	return 0;
+}
+
 /* Load the same bytes with iniparser and compare: every key we recorded
  * must hold the value iniparser stores for it. The scanner mirrors
  * iniparser's grammar, so a difference is a line we would misread. */
@@ -951,8 +1024,7 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 			 size_t len)
 {
 	struct scanned *sc = malloc(sizeof(*sc));
-	struct section **mine = NULL; /* this file's sections, in order */
-	size_t nmine = 0;
+	struct file_sections fs = { 0 };
 	unsigned lineno = 0, errors = p->errors;
 	struct section *cur = NULL;
 	char *line, *next;
@@ -1009,40 +1081,29 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 			char low[MAX_LINE + 1];
 			snprintf(low, sizeof(low), "%s", sc->name);
 			lower(low);
-			cur = NULL;
-			for (size_t i = 0; i < nmine; i++) {
-				if (!mine[i] || strcmp(mine[i]->lower, low))
-					continue;
-				if (strcmp(mine[i]->header, sc->name)) {
+			cur = fs_find(&fs, low);
+			if (cur) {
+				if (strcmp(cur->header, sc->name))
 					diag(p, true, file, lineno,
 					     "[%s] differs from [%s] on line %u only in case: iniparser merges them, so their keys cannot be told apart",
 					     nscg_escape(sc->name, esc, sizeof(esc)),
-					     mine[i]->header, mine[i]->line);
-				}
-				cur = mine[i];
-				break;
-			}
-			if (cur)
+					     cur->header, cur->line);
 				continue;
-			struct section **v = realloc(mine, (nmine + 1) * sizeof(*v));
-			if (!v) {
+			}
+			cur = new_section(p, file, lineno, sc->name);
+			/* A refused header still takes a slot, so the keys
+			 * under it are skipped rather than misattributed. */
+			if ((!cur && p->oom) || fs_add(&fs, cur) < 0) {
 				p->oom = true;
 				goto out;
 			}
-			mine = v;
-			cur = new_section(p, file, lineno, sc->name);
-			/* A bad header still occupies its slot, so the keys
-			 * under it are skipped rather than misattributed. */
-			mine[nmine++] = cur;
-			if (!cur && p->oom)
-				goto out;
 			continue;
 		}
 		if (sc->kind != L_VALUE) /* L_ERROR lines are reported */
 			continue;
 		if (!cur) {
 			/* Under a refused header: that error is reported. */
-			if (nmine == 0)
+			if (fs.n == 0)
 				diag(p, true, file, lineno,
 				     "'%s' is outside any section",
 				     nscg_escape(sc->name, esc, sizeof(esc)));
@@ -1051,9 +1112,9 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 		set_entry(p, cur, lineno, sc->name, sc->value);
 	}
 	if (p->errors == errors && !p->oom)
-		check_with_iniparser(p, file, buf, len, mine, nmine);
-	for (size_t i = 0; i < nmine && !p->oom; i++) {
-		struct section *sec = mine[i];
+		check_with_iniparser(p, file, buf, len, fs.v, fs.n);
+	for (size_t i = 0; i < fs.n && !p->oom; i++) {
+		struct section *sec = fs.v[i];
 		if (!sec)
 			continue;
 		/* A file with errors contributes nothing but its on_error:
@@ -1073,7 +1134,8 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 			p->oom = true;
 	}
 out:
-	free(mine);
+	free(fs.v);
+	free(fs.slot);
 	free(sc);
 }
 
@@ -1527,7 +1589,8 @@ void nscg_value_format(enum nscg_key key, const struct nscg_value *v,
 		char b[32];
 		nscg_format_bytes(v->num, b, sizeof(b));
 		if (v->text && strchr(v->text, '%'))
-			snprintf(buf, len, "%s (%s of RAM)", b, v->text);
+			snprintf(buf, len, "%s (%.1fG here)", v->text,
+				 (double)v->num / (1u << 30));
 		else
 			snprintf(buf, len, "%s", b);
 		break;

@@ -1,0 +1,104 @@
+#!/bin/bash
+# nscgctl check and explain, as root, against real NSS users and groups.
+set -u
+. "$(dirname "$0")/lib.sh"
+CTL=$BUILD/nscgctl
+[ "$(id -u)" = 0 ] || { fail cli/root "needs root"; exit 1; }
+
+d=$(make_confdir)
+u=nscgt-u$$ g1=nscgt-a$$ g2=nscgt-b$$
+groupadd "$g1" && groupadd "$g2" &&
+	useradd -M -N -g "$g1" -G "$g2" -s /usr/sbin/nologin "$u" ||
+	{ fail cli/setup "useradd"; exit 1; }
+on_exit "userdel '$u' 2>/dev/null; groupdel '$g1'; groupdel '$g2'"
+
+expect cli/help 0 "$CTL" --help && contains cli/help-text "$OUT" "nscgctl explain USER"
+expect cli/version 0 "$CTL" --version && contains cli/version-text "$OUT" "nscgctl "
+expect cli/no-command 2 "$CTL" && contains cli/no-command-msg "$ERR" "nscgctl: missing command"
+expect cli/bad-option 2 "$CTL" --frobnicate check
+
+# The shipped example is clean.
+install -m 0644 "$TOP/conf/nscg.conf" "$d/example.conf"
+expect cli/check-example 0 "$CTL" check --conf "$d/example.conf" && [ -z "$ERR" ] &&
+	pass cli/check-example-silent || fail cli/check-example-silent "$ERR"
+
+cat >"$d/nscg.conf" <<EOC
+[global]
+on_error = deny
+[default]
+session.memory.max = 2G
+session.pids.max = 256
+[group:$g1]
+session.memory.max = 4G
+session.cpuset.cpus = 0
+[group:$g2]
+session.memory.max = 8G
+session.cpuset.cpus = 1
+[user:$u]
+session.pids.max = 512
+EOC
+chmod 0644 "$d/nscg.conf"
+mkdir -m 0755 "$d/nscg.d"
+printf '[default]\nhostname = box-%%u\n' >"$d/nscg.d/10-host.conf"
+chmod 0644 "$d/nscg.d/10-host.conf"
+expect cli/check-clean 0 "$CTL" check --conf "$d/nscg.conf"
+
+expect cli/explain 0 "$CTL" explain "$u" --conf "$d/nscg.conf" --service sshd
+contains cli/explain-status "$OUT" "status    sandboxed"
+contains cli/explain-groups "$OUT" "$g1 $g2"
+# The most generous group wins, and the line it came from is shown.
+grep -Eq "^session\.memory\.max +8G +$d/nscg.conf:10 \[group:$g2\]" <<<"$OUT" &&
+	pass cli/explain-generous-origin || fail cli/explain-generous-origin "$OUT"
+grep -Eq "^session\.pids\.max +512 +$d/nscg.conf:13 \[user:$u\]" <<<"$OUT" &&
+	pass cli/explain-user-origin || fail cli/explain-user-origin "$OUT"
+grep -Eq "^session\.cpuset\.cpus +0-1 .*united with 1 more group section" <<<"$OUT" &&
+	pass cli/explain-cpuset-union || fail cli/explain-cpuset-union "$OUT"
+grep -Eq "^hostname +box-%u +$d/nscg.d/10-host.conf:2 \[default\]" <<<"$OUT" &&
+	pass cli/explain-dropin-origin || fail cli/explain-dropin-origin "$OUT"
+grep -Eq "^on_error +deny +$d/nscg.conf:2 \[global\]" <<<"$OUT" &&
+	pass cli/explain-global || fail cli/explain-global "$OUT"
+grep -Eq "^kill_on_close +yes +built-in default" <<<"$OUT" &&
+	pass cli/explain-builtin || fail cli/explain-builtin "$OUT"
+
+expect cli/explain-skip 0 "$CTL" explain "$u" --conf "$d/nscg.conf" --service systemd-user
+contains cli/explain-skip-status "$OUT" "exempt: the PAM service is listed in skip_services"
+expect cli/explain-unknown-user 2 "$CTL" explain "nscgt-nobody$$" --conf "$d/nscg.conf"
+contains cli/explain-unknown-user-msg "$ERR" "nscgctl: unknown user 'nscgt-nobody$$'"
+expect cli/explain-hostile-name 2 "$CTL" explain "../x" --conf "$d/nscg.conf"
+contains cli/explain-hostile-name-msg "$ERR" "is not a valid user name"
+expect cli/explain-newline-name 2 "$CTL" explain $'a\nb' --conf "$d/nscg.conf"
+contains cli/explain-newline-escaped "$ERR" "'a\\x0ab'"
+
+# Errors: every one as FILE:LINE: error: message, exit 1.
+printf '[default]\nsession.memory.max = 16\nbogus = 1\n' >"$d/nscg.d/20-bad.conf"
+chmod 0644 "$d/nscg.d/20-bad.conf"
+expect cli/check-errors 1 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-errors-floor "$ERR" "$d/nscg.d/20-bad.conf:2: error: session.memory.max = '16': 16 bytes is below the 32M floor"
+contains cli/check-errors-unknown "$ERR" "$d/nscg.d/20-bad.conf:3: error: unknown key 'bogus' in [default]"
+contains cli/check-errors-count "$ERR" "nscgctl: 2 errors in the policy"
+expect cli/explain-broken 1 "$CTL" explain "$u" --conf "$d/nscg.conf"
+contains cli/explain-broken-msg "$ERR" "on_error path (deny)"
+rm "$d/nscg.d/20-bad.conf"
+
+# Warnings alone leave the exit status at 0.
+printf '[user:%s]\nsession.pids.max = 100\nsession.pids.max = 200\n' "$u" >"$d/nscg.d/30-dup.conf"
+chmod 0644 "$d/nscg.d/30-dup.conf"
+expect cli/check-warning 0 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-warning-msg "$ERR" "30-dup.conf:3: warning: session.pids.max is set again"
+rm "$d/nscg.d/30-dup.conf"
+
+# Permissions: group-writable file, foreign owner, group-writable drop-in dir.
+chmod 0664 "$d/nscg.conf"
+expect cli/check-group-writable 1 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-group-writable-msg "$ERR" "$d/nscg.conf: error: refused: writable by its group (mode 0664)"
+chmod 0644 "$d/nscg.conf"
+chown "$u" "$d/nscg.d/10-host.conf"
+expect cli/check-foreign-owner 1 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-foreign-owner-msg "$ERR" "10-host.conf: error: refused: owned by uid"
+chown root "$d/nscg.d/10-host.conf"
+chmod 0775 "$d/nscg.d"
+expect cli/check-dropin-dir-mode 1 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-dropin-dir-msg "$ERR" "$d/nscg.d: error: refused: the drop-in directory"
+chmod 0755 "$d/nscg.d"
+expect cli/check-missing 1 "$CTL" check --conf "$d/none.conf"
+contains cli/check-missing-msg "$ERR" "$d/none.conf: error: cannot open: No such file or directory"
