@@ -125,7 +125,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nscg
 
 # The main job, shown on this machine (see README).
-demo: all
+demo: deps
+	$(MAKE) all
 	tests/demo.sh
 
 clean:

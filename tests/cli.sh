@@ -102,3 +102,9 @@ contains cli/check-dropin-dir-msg "$ERR" "$d/nscg.d: error: refused: the drop-in
 chmod 0755 "$d/nscg.d"
 expect cli/check-missing 1 "$CTL" check --conf "$d/none.conf"
 contains cli/check-missing-msg "$ERR" "$d/none.conf: error: cannot open: No such file or directory"
+
+# The policy example in the README is a valid policy.
+sed -n '/^```ini$/,/^```$/p' "$TOP/README.md" | sed '1d;$d' >"$d/readme.conf"
+chmod 0644 "$d/readme.conf"
+expect cli/readme-example-clean 0 "$CTL" check --conf "$d/readme.conf"
+[ -s "$d/readme.conf" ] && pass cli/readme-example-found || fail cli/readme-example-found
