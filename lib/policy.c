@@ -621,6 +621,7 @@ struct scanned {
 	char name[MAX_LINE + 1]; /* section (original case) or key (lower) */
 	char value[MAX_LINE + 1];
 	const char *why; /* L_ERROR */
+	bool header; /* the line starts with '[' */
 };
 
 static char *strip(char *s)
@@ -650,6 +651,7 @@ static void scan_line(char *line, struct scanned *out)
 
 	out->kind = L_ERROR;
 	out->value[0] = '\0';
+	out->header = s[0] == '[';
 	if (len == 0 || s[0] == '#' || s[0] == ';') {
 		out->kind = L_SKIP;
 		return;
@@ -1098,6 +1100,15 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 				goto out;
 			}
 			continue;
+		}
+		if (sc->kind == L_ERROR && sc->header) {
+			/* A broken header: what follows belongs to no section
+			 * we know, not to the one before it. */
+			cur = NULL;
+			if (fs_add(&fs, NULL) < 0) {
+				p->oom = true;
+				goto out;
+			}
 		}
 		if (sc->kind != L_VALUE) /* L_ERROR lines are reported */
 			continue;

@@ -260,6 +260,22 @@ static void test_syntax_errors_and_lines(void)
 	nscg_policy_free(p);
 }
 
+/* Keys under a header that failed to parse belong to no section: they
+ * must not land in the section before it. */
+static void test_broken_header_owns_its_keys(void)
+{
+	struct nscg_policy *p = load_text("broken-header.conf",
+		"[default]\n"
+		"session.pids.max = 100\n"
+		"[group:x] # comment\n"
+		"session.pids.max = 200\n");
+
+	CHECK(t_has_diag(p, true, "broken-header.conf", 3, "must end with ']'"));
+	CHECK(!t_has_diag(p, false, "broken-header.conf", 4, "set again"));
+	CHECK(nscg_policy_diag_count(p) == 1);
+	nscg_policy_free(p);
+}
+
 static void test_file_level_errors(void)
 {
 	char big[1100];
@@ -650,6 +666,7 @@ const struct test policy_tests[] = {
 	{ "policy/bad_values_name_line_and_value", test_bad_values },
 	{ "policy/good_values_and_units", test_good_values },
 	{ "policy/syntax_errors_and_lines", test_syntax_errors_and_lines },
+	{ "policy/broken_header_owns_its_keys", test_broken_header_owns_its_keys },
 	{ "policy/file_level_errors", test_file_level_errors },
 	{ "policy/on_error_survives_errors", test_on_error_survives_errors },
 	{ "policy/duplicate_key_warns", test_duplicate_key_warns },
