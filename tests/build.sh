@@ -1,0 +1,55 @@
+#!/bin/bash
+# What the build produces: hardening of every binary, the module's exported
+# symbols, and `make install` into a DESTDIR (no root needed).
+set -u
+. "$(dirname "$0")/lib.sh"
+mod=$BUILD/pam_nscg.so
+
+for bin in "$mod" "$BUILD/nscgctl" "$BUILD/nscg-helper"; do
+	name=build/$(basename "$bin")
+	readelf -lW "$bin" | grep -q GNU_RELRO && readelf -dW "$bin" | grep -q 'BIND_NOW\|FLAGS.*NOW' &&
+		pass "$name/full-relro" || fail "$name/full-relro"
+done
+# The helper has no arrays on its stack yet, so nothing to protect there.
+for bin in "$mod" "$BUILD/nscgctl"; do
+	readelf -sW "$bin" | grep -q '__stack_chk_fail' &&
+		pass "build/$(basename "$bin")/stack-protector" ||
+		fail "build/$(basename "$bin")/stack-protector"
+done
+readelf -sW "$BUILD/nscgctl" | grep -q '_chk@' && pass build/nscgctl/fortify || fail build/nscgctl/fortify
+# Only pam_sm_* may be exported by the module.
+exports=$(nm -D --defined-only "$mod" | awk '{print $3}' | sort | tr '\n' ' ')
+[ "$exports" = "pam_sm_close_session pam_sm_open_session " ] &&
+	pass build/module-exports || fail build/module-exports "$exports"
+# -z defs: no undefined symbol left for the caller to provide.
+# Every strong undefined symbol is versioned, i.e. bound to a library.
+loose=$(nm -D --undefined-only "$mod" | awk '$1 == "U" && $2 !~ /@/')
+[ -z "$loose" ] && pass build/module-undefined-bound || fail build/module-undefined-bound "$loose"
+
+dest=$(mktemp -d /tmp/nscg-dest-XXXXXX)
+on_exit "rm -rf '$dest'"
+if make -s -C "$TOP" install DESTDIR="$dest" >/dev/null 2>&1; then
+	pass build/install
+else
+	fail build/install
+fi
+pamdir=$(make -s -C "$TOP" --no-print-directory -f - <<<'include Makefile
+p: ; @echo $(PAMDIR)' p)
+check_mode() { # NAME PATH MODE
+	local m
+	m=$(stat -c %a "$2" 2>/dev/null)
+	[ "$m" = "$3" ] && pass "$1" || fail "$1" "$2: mode ${m:-missing}, want $3"
+}
+check_mode build/install-module "$dest$pamdir/pam_nscg.so" 644
+check_mode build/install-helper "$dest/usr/libexec/nscg/nscg-helper" 755
+check_mode build/install-cli "$dest/usr/sbin/nscgctl" 755
+check_mode build/install-conf "$dest/etc/security/nscg.conf" 644
+check_mode build/install-dropin-dir "$dest/etc/security/nscg.d" 755
+case $pamdir in */security) pass build/pamdir ;; *) fail build/pamdir "$pamdir" ;; esac
+# An admin's policy is never overwritten.
+echo "# mine" >"$dest/etc/security/nscg.conf"
+make -s -C "$TOP" install DESTDIR="$dest" >/dev/null 2>&1
+[ "$(cat "$dest/etc/security/nscg.conf")" = "# mine" ] &&
+	pass build/install-keeps-policy || fail build/install-keeps-policy
+"$dest/usr/libexec/nscg/nscg-helper" --help | grep -q Usage &&
+	pass build/helper-help || fail build/helper-help
