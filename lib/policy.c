@@ -144,6 +144,23 @@ static void arena_free(struct arena *a)
 	}
 }
 
+/* Make room for one more element in a malloc'd array *vp of *cap elements
+ * holding n: doubles the capacity when full. */
+static int vec_grow(void *vp, size_t *cap, size_t n, size_t elem)
+{
+	void **v = vp;
+
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 /* ---- the loaded policy ---- */
 
 enum section_type { SEC_GLOBAL, SEC_DEFAULT, SEC_GROUP, SEC_USER };
@@ -191,15 +208,9 @@ static void diag(struct nscg_policy *p, bool error, const char *file,
 
 	if (error)
 		p->errors++;
-	if (p->ndiags == p->cdiags) {
-		size_t n = p->cdiags ? p->cdiags * 2 : 16;
-		struct nscg_diag *d = realloc(p->diags, n * sizeof(*d));
-		if (!d) {
-			p->oom = true;
-			return;
-		}
-		p->diags = d;
-		p->cdiags = n;
+	if (vec_grow(&p->diags, &p->cdiags, p->ndiags, sizeof(*p->diags)) < 0) {
+		p->oom = true;
+		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -777,14 +788,9 @@ static const char *ini_index_get(const struct ini_index *ix, const char *key)
 
 static int add_section(struct nscg_policy *p, struct section *s)
 {
-	if (p->nsections == p->csections) {
-		size_t n = p->csections ? p->csections * 2 : 64;
-		struct section **v = realloc(p->sections, n * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->sections = v;
-		p->csections = n;
-	}
+	if (vec_grow(&p->sections, &p->csections, p->nsections,
+		     sizeof(*p->sections)) < 0)
+		return -ENOMEM;
 	p->sections[p->nsections++] = s;
 	return 0;
 }
@@ -953,14 +959,8 @@ static void fs_hash(struct file_sections *fs, size_t idx)
 
 static int fs_add(struct file_sections *fs, struct section *sec)
 {
-	if (fs->n == fs->cap) {
-		size_t cap = fs->cap ? fs->cap * 2 : 16;
-		struct section **v = realloc(fs->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		fs->v = v;
-		fs->cap = cap;
-	}
+	if (vec_grow(&fs->v, &fs->cap, fs->n, sizeof(*fs->v)) < 0)
+		return -ENOMEM;
 	fs->v[fs->n++] = sec;
 	if (!sec)
 		return 0;
@@ -1228,7 +1228,7 @@ static void load_dropins(struct nscg_policy *p, const char *dir)
 {
 	_cleanup_close_ int dfd = -1;
 	char **names = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	struct stat st;
 	DIR *dp;
 
@@ -1262,11 +1262,8 @@ static void load_dropins(struct nscg_policy *p, const char *dir)
 			     MAX_DROPINS);
 			break;
 		}
-		char **v = realloc(names, (n + 1) * sizeof(*v));
-		char *copy = v ? arena_strdup(&p->arena, de->d_name) : NULL;
-		if (v)
-			names = v;
-		if (!copy) {
+		char *copy = arena_strdup(&p->arena, de->d_name);
+		if (!copy || vec_grow(&names, &cap, n, sizeof(*names)) < 0) {
 			p->oom = true;
 			break;
 		}
