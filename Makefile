@@ -13,7 +13,8 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR     ?= $(or $(shell pkg-config --variable=libdir pam 2>/dev/null),/lib/$(MULTIARCH))/security
 HELPER_PATH = $(LIBEXECDIR)/nscg/nscg-helper
 
-B := build
+# Sanitizer builds live apart, so flags never mix in one tree.
+B := $(if $(filter 1,$(SANITIZE)),build-san,build)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -90,7 +91,7 @@ $(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
 	    $< $(LIB_SRC) $(INIPARSER_A) -o $@
 
 fuzz: $(FUZZ)
-	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),20)
+	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),600)
 
 bench: $(BENCH)
 	$(BENCH)
@@ -98,13 +99,13 @@ bench: $(BENCH)
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
 TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(FUZZ)
 check: all $(TEST_BINS)
-	tests/run check
+	BUILD=$(CURDIR)/$(B) tests/run check
 
 # Everything this machine can run. Installs its Debian dependencies first,
 # then rebuilds in a sub-make so pkg-config sees them.
 test: deps
 	$(MAKE) all $(TEST_BINS)
-	tests/run all
+	BUILD=$(CURDIR)/$(B) tests/run all
 
 deps:
 	tests/deps.sh
