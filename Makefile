@@ -37,7 +37,7 @@ endif
 # stay off the caller's stderr) is private to our objects.
 INIPARSER_A := $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libiniparser.a /usr/lib/libiniparser.a /usr/lib64/libiniparser.a))
 
-LIB_SRC := lib/util.c lib/log.c lib/policy.c
+LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -47,6 +47,7 @@ CLI     := $(B)/nscgctl
 UNIT    := $(B)/test-unit
 DLOPEN  := $(B)/test-dlopen
 RETVAL  := $(B)/test-pam-retval
+CGTEST  := $(B)/test-cgroup
 BENCH   := $(B)/bench-policy
 
 .PHONY: all check test deps install uninstall clean fuzz bench demo
@@ -79,6 +80,9 @@ $(DLOPEN): $(B)/tests/unit/test-dlopen.o
 $(RETVAL): $(B)/tests/pam/pam-retval.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl -lpam
 
+$(CGTEST): $(B)/tests/cgroup/test-cgroup.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
@@ -97,7 +101,7 @@ bench: $(BENCH)
 	$(BENCH)
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
-TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(FUZZ)
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(FUZZ)
 check: all $(TEST_BINS)
 	BUILD=$(CURDIR)/$(B) tests/run check
 

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Legacy (v1) hierarchies: the policy's v2 names mapped onto the v1
+ * files of whichever controllers this hierarchy carries. */
+#include "cgroup.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int put(int dirfd, const char *file, const char *val, bool *done)
+{
+	int r = nscg_write_at(dirfd, file, val);
+
+	if (r == -ENOENT)
+		return 0; /* not offered by this kernel: reported as such */
+	if (r < 0)
+		return r;
+	*done = true;
+	return 0;
+}
+
+static void fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+	if (v == NSCG_UNLIMITED)
+		snprintf(buf, len, "-1");
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done)
+{
+	char val[32];
+	int r;
+
+	if (lim->set[NSCG_MEMORY_MAX]) {
+		fmt_bytes(lim->num[NSCG_MEMORY_MAX], val, sizeof(val));
+		r = put(dirfd, "memory.limit_in_bytes", val, &done[NSCG_MEMORY_MAX]);
+		if (r < 0)
+			return r;
+	}
+	if (lim->set[NSCG_MEMORY_HIGH]) {
+		/* The nearest v1 has: reclaim pressure above it. */
+		fmt_bytes(lim->num[NSCG_MEMORY_HIGH], val, sizeof(val));
+		r = put(dirfd, "memory.soft_limit_in_bytes", val,
+			&done[NSCG_MEMORY_HIGH]);
+		if (r < 0)
+			return r;
+	}
+	/* v1 limits memory+swap together: memsw = max + swap, so swap can
+	 * only be limited under a finite memory.max. */
+	if (lim->set[NSCG_MEMORY_SWAP_MAX] && lim->set[NSCG_MEMORY_MAX] &&
+	    lim->num[NSCG_MEMORY_MAX] != NSCG_UNLIMITED) {
+		uint64_t swap = lim->num[NSCG_MEMORY_SWAP_MAX];
+		uint64_t mem = lim->num[NSCG_MEMORY_MAX];
+		fmt_bytes(swap == NSCG_UNLIMITED || swap > UINT64_MAX / 2 - mem ?
+				  NSCG_UNLIMITED : mem + swap,
+			  val, sizeof(val));
+		r = put(dirfd, "memory.memsw.limit_in_bytes", val,
+			&done[NSCG_MEMORY_SWAP_MAX]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int v1_cpu(int dirfd, const struct nscg_limits *lim, bool *done)
+{
+	char val[32];
+	int r;
+
+	if (lim->set[NSCG_CPU_MAX]) {
+		r = put(dirfd, "cpu.cfs_period_us", "100000", &done[NSCG_CPU_MAX]);
+		if (r < 0)
+			return r;
+		if (lim->num[NSCG_CPU_MAX] == NSCG_UNLIMITED)
+			snprintf(val, sizeof(val), "-1");
+		else
+			snprintf(val, sizeof(val), "%llu",
+				 (unsigned long long)lim->num[NSCG_CPU_MAX] * 1000);
+		r = put(dirfd, "cpu.cfs_quota_us", val, &done[NSCG_CPU_MAX]);
+		if (r < 0)
+			return r;
+	}
+	if (lim->set[NSCG_CPU_WEIGHT]) {
+		/* weight 100 is shares 1024, the defaults of each. */
+		uint64_t shares = lim->num[NSCG_CPU_WEIGHT] * 1024 / 100;
+		snprintf(val, sizeof(val), "%llu",
+			 (unsigned long long)(shares < 2 ? 2 : shares));
+		r = put(dirfd, "cpu.shares", val, &done[NSCG_CPU_WEIGHT]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int v1_apply(const struct nscg_hier *h, int dirfd,
+		    const struct nscg_limits *lim, bool *done)
+{
+	char val[32];
+	int r = 0;
+
+	if (h->ctrls & NSCG_CTRL_MEMORY && (r = v1_memory(dirfd, lim, done)) < 0)
+		return r;
+	if (h->ctrls & NSCG_CTRL_CPU && (r = v1_cpu(dirfd, lim, done)) < 0)
+		return r;
+	if (h->ctrls & NSCG_CTRL_PIDS && lim->set[NSCG_PIDS_MAX]) {
+		if (lim->num[NSCG_PIDS_MAX] == NSCG_UNLIMITED)
+			snprintf(val, sizeof(val), "max");
+		else
+			snprintf(val, sizeof(val), "%llu",
+				 (unsigned long long)lim->num[NSCG_PIDS_MAX]);
+		if ((r = put(dirfd, "pids.max", val, &done[NSCG_PIDS_MAX])) < 0)
+			return r;
+	}
+	if (h->ctrls & NSCG_CTRL_IO && lim->set[NSCG_IO_WEIGHT]) {
+		/* blkio.weight spans 10..1000 where io.weight spans 1..10000. */
+		uint64_t w = lim->num[NSCG_IO_WEIGHT] / 10;
+		snprintf(val, sizeof(val), "%llu",
+			 (unsigned long long)(w < 10 ? 10 : w > 1000 ? 1000 : w));
+		r = put(dirfd, "blkio.weight", val, &done[NSCG_IO_WEIGHT]);
+		if (r == 0 && !done[NSCG_IO_WEIGHT])
+			r = put(dirfd, "blkio.bfq.weight", val, &done[NSCG_IO_WEIGHT]);
+		if (r < 0)
+			return r;
+	}
+	if (h->ctrls & NSCG_CTRL_CPUSET && lim->set[NSCG_CPUSET_CPUS] && lim->cpus) {
+		r = put(dirfd, "cpuset.cpus", lim->cpus, &done[NSCG_CPUSET_CPUS]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void v1_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
+{
+	char buf[32];
+	uint64_t v;
+
+	if (h->ctrls & NSCG_CTRL_CPUACCT &&
+	    nscg_read_at(dirfd, "cpuacct.usage", buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (nscg_parse_u64(buf, &v) == 0)
+			u->cpu_usec = v / 1000;
+	}
+	if (h->ctrls & NSCG_CTRL_MEMORY) {
+		if (nscg_read_at(dirfd, "memory.max_usage_in_bytes", buf,
+				 sizeof(buf)) > 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			if (nscg_parse_u64(buf, &v) == 0)
+				u->mem_peak = v;
+		}
+		if (nscg_read_keyed(dirfd, "memory.oom_control", "oom_kill", &v) == 0)
+			u->oom_kills = v;
+	}
+}
+
+const struct nscg_backend nscg_backend_v1 = {
+	.name = "v1",
+	.apply = v1_apply,
+	.usage = v1_usage,
+};

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The hierarchy-independent half of cgroup handling: host detection,
+ * walking and creating paths, attaching, killing and removing. What a
+ * limit is called in a hierarchy is the backend's business. */
+#include "cgroup.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CGROUP_MOUNT "/sys/fs/cgroup"
+#define MAX_MOUNTINFO (4u << 20)
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} ctrl_names[] = {
+	{ "memory", NSCG_CTRL_MEMORY }, { "cpu", NSCG_CTRL_CPU },
+	{ "cpuacct", NSCG_CTRL_CPUACCT }, { "cpuset", NSCG_CTRL_CPUSET },
+	{ "pids", NSCG_CTRL_PIDS }, { "blkio", NSCG_CTRL_IO },
+	{ "io", NSCG_CTRL_IO }, { "freezer", NSCG_CTRL_FREEZER },
+};
+
+static unsigned ctrl_bit(const char *name, size_t n)
+{
+	for (size_t i = 0; i < ELEMENTSOF(ctrl_names); i++)
+		if (strlen(ctrl_names[i].name) == n &&
+		    !strncmp(ctrl_names[i].name, name, n))
+			return ctrl_names[i].bit;
+	return 0;
+}
+
+/* The controllers named in a comma or space separated list. */
+static unsigned ctrl_mask(const char *list, bool *other)
+{
+	unsigned mask = 0;
+
+	while (*list) {
+		size_t n = strcspn(list, ", \n");
+		unsigned bit = ctrl_bit(list, n);
+		mask |= bit;
+		if (!bit && n && other && strncmp(list, "name=", 5) &&
+		    strncmp(list, "rw", n) && strncmp(list, "ro", n))
+			*other = true;
+		list += n;
+		list += strspn(list, ", \n");
+	}
+	return mask;
+}
+
+const char *nscg_layout_name(enum nscg_layout layout)
+{
+	switch (layout) {
+	case NSCG_LAYOUT_V1: return "v1";
+	case NSCG_LAYOUT_HYBRID: return "hybrid";
+	case NSCG_LAYOUT_V2: return "v2";
+	}
+	return "?";
+}
+
+int nscg_write_at(int dirfd, const char *file, const char *value)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* One write(2): cgroupfs takes a value per write. */
+	ssize_t w = write(fd, value, strlen(value));
+	if (w < 0)
+		return -errno;
+	return (size_t)w == strlen(value) ? 0 : -EIO;
+}
+
+int nscg_read_at(int dirfd, const char *file, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = -1;
+	size_t n = 0;
+
+	fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < len) {
+		ssize_t r = read(fd, buf + n, len - 1 - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int nscg_read_keyed(int dirfd, const char *file, const char *key,
+		    uint64_t *out)
+{
+	char buf[4096];
+	size_t kl = strlen(key);
+	int r = nscg_read_at(dirfd, file, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strncmp(line, key, kl) && line[kl] == ' ')
+			return nscg_parse_u64(line + kl + 1, out);
+		line = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+void nscg_cgroup_init(struct nscg_cgroup *cg)
+{
+	for (size_t i = 0; i < NSCG_MAX_HIER; i++)
+		cg->fd[i] = -1;
+}
+
+void nscg_cgroup_close(struct nscg_cgroup *cg)
+{
+	for (size_t i = 0; i < NSCG_MAX_HIER; i++)
+		cg->fd[i] = nscg_close(cg->fd[i]);
+}
+
+void nscg_host_close(struct nscg_host *host)
+{
+	for (size_t i = 0; i < host->n; i++)
+		host->h[i].root_fd = nscg_close(host->h[i].root_fd);
+	host->n = 0;
+}
+
+bool nscg_hier_used(const struct nscg_hier *h)
+{
+	return h->ops == &nscg_backend_v2 || (h->ctrls && !h->named);
+}
+
+/* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPT...] -
+ * FSTYPE SOURCE SUPEROPTS". Returns true for a cgroup mount. */
+static bool parse_mount(char *line, char **dev, char **mnt, char **fstype,
+			char **superopts)
+{
+	char *f[6], *save = NULL, *sep = strstr(line, " - ");
+	int i = 0;
+
+	if (!sep)
+		return false;
+	*sep = '\0';
+	for (char *t = strtok_r(line, " ", &save); t && i < 5;
+	     t = strtok_r(NULL, " ", &save))
+		f[i++] = t;
+	if (i < 5)
+		return false;
+	*dev = f[2];
+	*mnt = f[4];
+	save = NULL;
+	*fstype = strtok_r(sep + 3, " ", &save);
+	(void)strtok_r(NULL, " ", &save); /* source */
+	*superopts = strtok_r(NULL, " \n", &save);
+	return *fstype && *superopts &&
+	       (!strcmp(*fstype, "cgroup") || !strcmp(*fstype, "cgroup2"));
+}
+
+int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
+		     const struct nscg_log *log)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	char devs[NSCG_MAX_HIER][32];
+	bool v2_root = false, unified = false;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	fd = open(mountinfo ? mountinfo : "/proc/self/mountinfo",
+		  O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno,
+				      "cannot read the mount table");
+	r = nscg_read_fd(fd, MAX_MOUNTINFO, &buf, NULL);
+	if (r < 0)
+		return nscg_log_errno(log, LOG_ERR, r,
+				      "cannot read the mount table");
+	for (char *line = buf, *nl; line && *line; line = nl) {
+		char *dev, *mnt, *fstype, *opts;
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		if (!parse_mount(line, &dev, &mnt, &fstype, &opts))
+			continue;
+		/* Only /sys/fs/cgroup and its direct children; names with
+		 * escapes (\040...) are not cgroup mounts we manage. */
+		if (strchr(mnt, '\\') ||
+		    (strcmp(mnt, CGROUP_MOUNT) &&
+		     (strncmp(mnt, CGROUP_MOUNT "/", sizeof(CGROUP_MOUNT)) ||
+		      strchr(mnt + sizeof(CGROUP_MOUNT), '/'))))
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < out->n && !dup; i++)
+			dup = !strcmp(devs[i], dev); /* mounted twice */
+		if (dup)
+			continue;
+		if (out->n == NSCG_MAX_HIER) {
+			nscg_log(log, LOG_WARNING,
+				 "more than %d cgroup hierarchies; ignoring %s",
+				 NSCG_MAX_HIER, mnt);
+			continue;
+		}
+		struct nscg_hier *h = &out->h[out->n];
+		bool v2 = !strcmp(fstype, "cgroup2");
+		h->ops = v2 ? &nscg_backend_v2 : &nscg_backend_v1;
+		snprintf(h->mount, sizeof(h->mount), "%s", mnt);
+		snprintf(h->opts, sizeof(h->opts), "%s", opts);
+		snprintf(devs[out->n], sizeof(devs[out->n]), "%s", dev);
+		h->root_fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (h->root_fd < 0) {
+			r = nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s", mnt);
+			nscg_host_close(out);
+			return r;
+		}
+		if (v2) {
+			char ctrls[512];
+			/* Only what the root offers can be enabled below it. */
+			if (nscg_read_at(h->root_fd, "cgroup.controllers", ctrls,
+					 sizeof(ctrls)) >= 0)
+				h->ctrls = ctrl_mask(ctrls, NULL);
+			/* Accounting comes with the cpu controller, and the
+			 * freezer is core on v2. */
+			if (h->ctrls & NSCG_CTRL_CPU)
+				h->ctrls |= NSCG_CTRL_CPUACCT;
+			h->ctrls |= NSCG_CTRL_FREEZER;
+			if (!strcmp(mnt, CGROUP_MOUNT))
+				v2_root = true;
+			else
+				unified = true;
+		} else {
+			bool other = false;
+			h->ctrls = ctrl_mask(opts, &other);
+			h->named = !h->ctrls && !other;
+		}
+		out->n++;
+	}
+	if (out->n == 0) {
+		nscg_log(log, LOG_ERR, "no cgroup filesystem is mounted under %s",
+			 CGROUP_MOUNT);
+		return -ENOENT;
+	}
+	out->layout = v2_root ? NSCG_LAYOUT_V2 :
+		      unified ? NSCG_LAYOUT_HYBRID :
+				NSCG_LAYOUT_V1;
+	return 0;
+}
+
+/* Enable, in the v2 cgroup at dirfd, the controllers of ours that the
+ * hierarchy offers and that are not enabled yet. */
+static int v2_enable_controllers(const struct nscg_hier *h, int dirfd)
+{
+	static const char *const want[] = { "memory", "cpu", "cpuset", "pids", "io" };
+	char cur[512], line[128];
+	size_t o = 0;
+
+	if (nscg_read_at(dirfd, "cgroup.subtree_control", cur, sizeof(cur)) < 0)
+		return -errno;
+	unsigned enabled = ctrl_mask(cur, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+		unsigned bit = ctrl_bit(want[i], strlen(want[i]));
+		if ((h->ctrls & bit) && !(enabled & bit))
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s+%s",
+					      o ? " " : "", want[i]);
+	}
+	return o ? nscg_write_at(dirfd, "cgroup.subtree_control", line) : 0;
+}
+
+/* v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and no
+ * task can join it; start from the parent's. */
+static int v1_cpuset_inherit(int parent, int child)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	char val[4096];
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		r = nscg_read_at(child, files[i], val, sizeof(val));
+		if (r < 0)
+			return r;
+		if (r > 1)
+			continue; /* already set */
+		r = nscg_read_at(parent, files[i], val, sizeof(val));
+		if (r < 0)
+			return r;
+		r = nscg_write_at(child, files[i], val);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int nscg_cgroup_open(const struct nscg_host *host, const char *path,
+		     bool create, struct nscg_cgroup *out, bool *created,
+		     const struct nscg_log *log)
+{
+	int r = 0;
+
+	nscg_cgroup_init(out);
+	if (created)
+		*created = false;
+	for (size_t i = 0; i < host->n; i++) {
+		const struct nscg_hier *h = &host->h[i];
+		_cleanup_close_ int fd = -1;
+
+		if (!nscg_hier_used(h))
+			continue;
+		fd = openat(h->root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			goto fail;
+		}
+		for (const char *c = path; *c;) {
+			char comp[256];
+			size_t n = strcspn(c, "/");
+			bool last = c[n] == '\0';
+
+			if (n == 0 || n >= sizeof(comp)) {
+				r = -EINVAL;
+				goto fail;
+			}
+			memcpy(comp, c, n);
+			comp[n] = '\0';
+			c += n + !last;
+			if (create && h->ops == &nscg_backend_v2) {
+				r = v2_enable_controllers(h, fd);
+				if (r < 0) {
+					nscg_log_errno(log, LOG_ERR, r,
+						       "cannot enable controllers above %s/%s",
+						       h->mount, comp);
+					goto fail;
+				}
+			}
+			bool made = false;
+			if (create) {
+				if (mkdirat(fd, comp, 0755) == 0)
+					made = true;
+				else if (errno != EEXIST) {
+					r = nscg_log_errno(log, LOG_ERR, -errno,
+							   "cannot create %s/%s",
+							   h->mount, path);
+					goto fail;
+				}
+			}
+			int child = openat(fd, comp, O_PATH | O_DIRECTORY |
+							     O_CLOEXEC | O_NOFOLLOW);
+			if (child < 0) {
+				r = -errno;
+				if (create || r != -ENOENT)
+					nscg_log_errno(log, LOG_ERR, r,
+						       "cannot open %s/%s",
+						       h->mount, path);
+				goto fail;
+			}
+			if (made && (h->ctrls & NSCG_CTRL_CPUSET) &&
+			    h->ops == &nscg_backend_v1) {
+				r = v1_cpuset_inherit(fd, child);
+				if (r < 0) {
+					nscg_close(child);
+					nscg_log_errno(log, LOG_ERR, r,
+						       "cannot set up cpuset %s/%s",
+						       h->mount, path);
+					goto fail;
+				}
+			}
+			if (made && last && created)
+				*created = true;
+			nscg_close(fd);
+			fd = child;
+		}
+		out->fd[i] = TAKE_FD(fd);
+	}
+	return 0;
+fail:
+	nscg_cgroup_close(out);
+	return r;
+}
+
+void nscg_limits_from_policy(const struct nscg_resolved *r,
+			     enum nscg_level level, struct nscg_limits *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < NSCG_LIMIT_COUNT; k++) {
+		const struct nscg_value *v =
+			&r->v[nscg_limit_key(level, (enum nscg_limit)k)];
+		out->set[k] = v->set;
+		out->num[k] = v->num;
+		if (k == NSCG_CPUSET_CPUS && v->set)
+			out->cpus = v->str;
+	}
+}
+
+int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
+		      const struct nscg_limits *lim, const char *what,
+		      const struct nscg_log *log)
+{
+	bool done[NSCG_LIMIT_COUNT] = { false };
+	char missing[512];
+	size_t o = 0;
+
+	for (size_t i = 0; i < host->n; i++) {
+		if (cg->fd[i] < 0)
+			continue;
+		int r = host->h[i].ops->apply(&host->h[i], cg->fd[i], lim, done);
+		if (r < 0)
+			return nscg_log_errno(log, LOG_ERR, r,
+					      "cannot set the %s limits in %s",
+					      what, host->h[i].mount);
+	}
+	missing[0] = '\0';
+	for (int k = 0; k < NSCG_LIMIT_COUNT; k++) {
+		if (!lim->set[k] || done[k])
+			continue;
+		enum nscg_key key = nscg_limit_key(NSCG_LEVEL_USER, (enum nscg_limit)k);
+		/* "user.memory.max" -> "memory.max" */
+		const char *name = strchr(nscg_key_name(key), '.') + 1;
+		o += (size_t)snprintf(missing + o, sizeof(missing) - o, "%s%s.%s",
+				      o ? ", " : "", what, name);
+		if (o >= sizeof(missing))
+			break;
+	}
+	if (missing[0])
+		nscg_log(log, LOG_WARNING,
+			 "this host cannot honour %s (%s layout); not applied",
+			 missing, nscg_layout_name(host->layout));
+	return 0;
+}
+
+int nscg_cgroup_attach(const struct nscg_host *host,
+		       const struct nscg_cgroup *cg, pid_t pid)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	for (size_t i = 0; i < host->n; i++) {
+		if (cg->fd[i] < 0)
+			continue;
+		int r = nscg_write_at(cg->fd[i], "cgroup.procs", buf);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Whether the cgroup has any process, in any used hierarchy. */
+int nscg_cgroup_count_procs(const struct nscg_host *host,
+			    const struct nscg_cgroup *cg)
+{
+	for (size_t i = 0; i < host->n; i++) {
+		char buf[16];
+		if (cg->fd[i] < 0)
+			continue;
+		int r = nscg_read_at(cg->fd[i], "cgroup.procs", buf, sizeof(buf));
+		if (r < 0)
+			return r;
+		if (r > 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int set_frozen(int fd, bool v2, bool frozen)
+{
+	return nscg_write_at(fd, v2 ? "cgroup.freeze" : "freezer.state",
+			     v2 ? (frozen ? "1" : "0") :
+				  (frozen ? "FROZEN" : "THAWED"));
+}
+
+/* Send SIGKILL to every process of the cgroup at dirfd (one hierarchy),
+ * holding it frozen meanwhile when freezer_fd >= 0 so nothing forks. */
+static int kill_listed(int dirfd, int freezer_fd, bool freezer_v2)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (freezer_fd >= 0)
+		(void)set_frozen(freezer_fd, freezer_v2, true);
+	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	r = fd < 0 ? -errno : nscg_read_fd(fd, 4u << 20, &buf, NULL);
+	for (char *s = r < 0 ? NULL : buf, *end; s && *s; s = end) {
+		long pid = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		if (pid > 0)
+			(void)kill((pid_t)pid, SIGKILL);
+	}
+	if (freezer_fd >= 0)
+		(void)set_frozen(freezer_fd, freezer_v2, false);
+	return r < 0 ? r : 0;
+}
+
+int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
+		     unsigned timeout_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	int killfd = -1, freezer = -1, any = -1;
+	bool freezer_v2 = false;
+
+	for (size_t i = 0; i < host->n; i++) {
+		const struct nscg_hier *h = &host->h[i];
+		if (cg->fd[i] < 0)
+			continue;
+		if (any < 0)
+			any = cg->fd[i];
+		if (h->ops == &nscg_backend_v2) {
+			if (faccessat(cg->fd[i], "cgroup.kill", W_OK, 0) == 0)
+				killfd = cg->fd[i];
+			else if (freezer < 0) {
+				freezer = cg->fd[i];
+				freezer_v2 = true;
+			}
+		} else if ((h->ctrls & NSCG_CTRL_FREEZER) && freezer < 0) {
+			freezer = cg->fd[i];
+		}
+	}
+	if (any < 0)
+		return 0;
+	for (;;) {
+		if (nscg_cgroup_count_procs(host, cg) == 0)
+			return 0;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		if (killfd >= 0)
+			(void)nscg_write_at(killfd, "cgroup.kill", "1");
+		else
+			for (size_t i = 0; i < host->n; i++)
+				if (cg->fd[i] >= 0)
+					(void)kill_listed(cg->fd[i], freezer,
+							  freezer_v2);
+		sleep_ms(5);
+	}
+}
+
+void nscg_cgroup_usage(const struct nscg_host *host,
+		       const struct nscg_cgroup *cg, struct nscg_usage *u)
+{
+	u->cpu_usec = u->mem_peak = u->oom_kills = UINT64_MAX;
+	for (size_t i = 0; i < host->n; i++)
+		if (cg->fd[i] >= 0)
+			host->h[i].ops->usage(&host->h[i], cg->fd[i], u);
+}
+
+int nscg_cgroup_rmdir(const struct nscg_host *host,
+		      const struct nscg_cgroup *parent, const char *name,
+		      unsigned timeout_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	int ret = 0;
+
+	for (size_t i = 0; i < host->n; i++) {
+		if (parent->fd[i] < 0)
+			continue;
+		for (;;) {
+			if (unlinkat(parent->fd[i], name, AT_REMOVEDIR) == 0 ||
+			    errno == ENOENT)
+				break;
+			/* EBUSY: the last task is still leaving. */
+			if (errno != EBUSY || now_ms() >= deadline) {
+				ret = -errno;
+				break;
+			}
+			sleep_ms(2);
+		}
+	}
+	return ret;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgroupfs, one interface over v1, hybrid and v2 hosts.
+ *
+ * The host's layout is read once from mountinfo into a struct nscg_host:
+ * one entry per mounted hierarchy, each with an O_PATH fd of its root and
+ * the backend (v1 or v2) that speaks its file names. A cgroup is the same
+ * relative path in every hierarchy, held as one O_PATH fd per hierarchy.
+ * All access is relative to those fds (openat with O_NOFOLLOW); control
+ * files are opened just in time and closed at once (DESIGN.md §5). */
+#ifndef NSCG_CGROUP_H
+#define NSCG_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "log.h"
+#include "policy.h"
+
+#define NSCG_MAX_HIER 16
+
+enum nscg_layout { NSCG_LAYOUT_V1, NSCG_LAYOUT_HYBRID, NSCG_LAYOUT_V2 };
+
+/* Controllers pam_nscg uses, as bits. */
+enum {
+	NSCG_CTRL_MEMORY = 1u << 0,
+	NSCG_CTRL_CPU = 1u << 1,
+	NSCG_CTRL_CPUACCT = 1u << 2,
+	NSCG_CTRL_CPUSET = 1u << 3,
+	NSCG_CTRL_PIDS = 1u << 4,
+	NSCG_CTRL_IO = 1u << 5, /* "blkio" on v1 */
+	NSCG_CTRL_FREEZER = 1u << 6,
+};
+
+struct nscg_backend;
+
+struct nscg_hier {
+	const struct nscg_backend *ops;
+	int root_fd; /* O_PATH of the mount point */
+	unsigned ctrls; /* controllers this hierarchy carries */
+	bool named; /* a v1 hierarchy without controllers (name=systemd) */
+	char mount[256]; /* mount point */
+	char opts[256]; /* super options as in mountinfo, for remounting */
+};
+
+struct nscg_host {
+	enum nscg_layout layout;
+	size_t n;
+	struct nscg_hier h[NSCG_MAX_HIER];
+};
+
+/* Read the cgroup mounts under /sys/fs/cgroup from mountinfo (NULL: this
+ * process's) and open each root. -ENOENT when no cgroupfs is mounted. */
+int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
+		     const struct nscg_log *log);
+void nscg_host_close(struct nscg_host *host);
+const char *nscg_layout_name(enum nscg_layout layout);
+
+/* A cgroup: one O_PATH directory fd per hierarchy of the host (-1 where
+ * pam_nscg does not use that hierarchy). */
+struct nscg_cgroup {
+	int fd[NSCG_MAX_HIER];
+};
+
+void nscg_cgroup_init(struct nscg_cgroup *cg);
+void nscg_cgroup_close(struct nscg_cgroup *cg);
+
+/* Whether pam_nscg puts sessions into this hierarchy: every hierarchy
+ * with a controller, and the unified one; named v1 hierarchies
+ * (name=systemd) belong to their manager and are left alone. */
+bool nscg_hier_used(const struct nscg_hier *h);
+
+/* Open (creating with mode 0755 where missing) the relative path under
+ * each used hierarchy root, component by component, never following
+ * symlinks. On v2, enables the controllers this host offers in each
+ * ancestor on the way (not in the last component). created[i] tells
+ * whether the last component was made by this call. */
+int nscg_cgroup_open(const struct nscg_host *host, const char *path,
+		     bool create, struct nscg_cgroup *out, bool *created,
+		     const struct nscg_log *log);
+
+/* The limits of one level (user or session) of a resolved policy. */
+struct nscg_limits {
+	bool set[NSCG_LIMIT_COUNT];
+	uint64_t num[NSCG_LIMIT_COUNT];
+	const char *cpus;
+};
+
+void nscg_limits_from_policy(const struct nscg_resolved *r,
+			     enum nscg_level level, struct nscg_limits *out);
+
+/* Write the limits into cg in every hierarchy that carries them. A limit
+ * that no hierarchy of this host can honour is logged (one line naming
+ * the keys), not an error. Returns -errno on a failed write. */
+int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
+		      const struct nscg_limits *lim, const char *what,
+		      const struct nscg_log *log);
+
+/* Move pid (0: the caller) into cg in every used hierarchy. */
+int nscg_cgroup_attach(const struct nscg_host *host,
+		       const struct nscg_cgroup *cg, pid_t pid);
+
+/* Number of processes in cg (the first used hierarchy that has them). */
+int nscg_cgroup_count_procs(const struct nscg_host *host,
+			    const struct nscg_cgroup *cg);
+
+/* Kill every process of cg and wait, at most timeout_ms, until it is
+ * empty: cgroup.kill where the kernel has it, else SIGKILL to every pid
+ * with the freezer holding the cgroup still. -ETIMEDOUT if not empty. */
+int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
+		     unsigned timeout_ms);
+
+/* What a session used, where the kernel reports it; UINT64_MAX: unknown. */
+struct nscg_usage {
+	uint64_t cpu_usec, mem_peak, oom_kills;
+};
+
+void nscg_cgroup_usage(const struct nscg_host *host,
+		       const struct nscg_cgroup *cg, struct nscg_usage *u);
+
+/* rmdir name under parent in every hierarchy where it exists; retries
+ * EBUSY for at most timeout_ms. -ENOENT everywhere is success. */
+int nscg_cgroup_rmdir(const struct nscg_host *host,
+		      const struct nscg_cgroup *parent, const char *name,
+		      unsigned timeout_ms);
+
+/* The backend of one hierarchy: file names and formats of v1 or v2. */
+struct nscg_backend {
+	const char *name;
+	/* Write lim's values this hierarchy carries; set done[k] for each. */
+	int (*apply)(const struct nscg_hier *h, int dirfd,
+		     const struct nscg_limits *lim, bool *done);
+	/* Fill the fields of u this hierarchy knows. */
+	void (*usage)(const struct nscg_hier *h, int dirfd, struct nscg_usage *u);
+};
+
+extern const struct nscg_backend nscg_backend_v1;
+extern const struct nscg_backend nscg_backend_v2;
+
+/* Small I/O at a directory fd, shared by the backends. */
+int nscg_write_at(int dirfd, const char *file, const char *value);
+int nscg_read_at(int dirfd, const char *file, char *buf, size_t len);
+/* Read "key value" lines of file at dirfd; -ENOENT if key is absent. */
+int nscg_read_keyed(int dirfd, const char *file, const char *key,
+		    uint64_t *out);
+
+#endif
