@@ -37,7 +37,7 @@ endif
 # stay off the caller's stderr) is private to our objects.
 INIPARSER_A := $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libiniparser.a /usr/lib/libiniparser.a /usr/lib64/libiniparser.a))
 
-LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c
+LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -48,6 +48,7 @@ UNIT    := $(B)/test-unit
 DLOPEN  := $(B)/test-dlopen
 RETVAL  := $(B)/test-pam-retval
 CGTEST  := $(B)/test-cgroup
+NSTEST  := $(B)/test-ns
 BENCH   := $(B)/bench-policy
 
 .PHONY: all check test deps install uninstall clean fuzz bench demo
@@ -65,8 +66,8 @@ $(MODULE): $(B)/pam_module/pam_nscg.o $(LIBNSCG) pam_module/pam_nscg.map
 	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(INIPARSER_A) \
 	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_module/pam_nscg.map -lpam
 
-$(HELPER): $(B)/helper/nscg-helper.o
-	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
+$(HELPER): $(B)/helper/nscg-helper.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS) -lcap-ng
 
 $(CLI): $(B)/cli/nscgctl.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
@@ -81,6 +82,9 @@ $(RETVAL): $(B)/tests/pam/pam-retval.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl -lpam
 
 $(CGTEST): $(B)/tests/cgroup/test-cgroup.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+
+$(NSTEST): $(B)/tests/ns/test-ns.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
@@ -101,7 +105,7 @@ bench: $(BENCH)
 	$(BENCH)
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
-TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(FUZZ)
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(FUZZ)
 check: all $(TEST_BINS)
 	BUILD=$(CURDIR)/$(B) tests/run check
 

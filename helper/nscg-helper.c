@@ -1,33 +1,332 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* nscg-helper: creates the session's namespaces for pam_nscg. This is the
- * command-line skeleton; the namespace work arrives with the session
- * sandbox. It is not setuid and refuses to do anything it cannot do. */
+/* nscg-helper: creates the namespaces of a pam_nscg session.
+ *
+ * pam_nscg.so starts it (not setuid: it runs as the root caller) after
+ * moving the caller, and so this child, into the session cgroup. It keeps
+ * only CAP_SYS_ADMIN, sets no_new_privs, unshares the namespaces asked
+ * for, makes "/" a recursive slave, remounts /sys/fs/cgroup so the
+ * session cgroup is its root, sets the hostname, then tells the module
+ * "ready" on the control socket (fd 3) and waits there until the module
+ * has joined its namespaces. Errors go back on the socket as one line.
+ *
+ * By hand: --help, --version, and --check, which reports what this host
+ * offers. */
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "log.h"
+#include "policy.h"
+#include "util.h"
 
 #ifndef NSCG_VERSION
 #define NSCG_VERSION "0"
 #endif
 
+#define CGROUP_MOUNT "/sys/fs/cgroup"
+#define CTL_FD 3
+/* How long the module may take to join before the helper gives up. */
+#define RELEASE_TIMEOUT_MS 30000
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: nscg-helper --help | --version\n"
+		"Usage: nscg-helper --check\n"
+		"       nscg-helper --help | --version\n"
 		"\n"
 		"Creates the cgroup, mount, IPC and UTS namespaces of a pam_nscg\n"
-		"session. It is started by pam_nscg.so, not by hand.\n");
+		"session; pam_nscg.so starts it. --check reports what this host\n"
+		"offers: its cgroup layout and hierarchies and the kernel features\n"
+		"pam_nscg uses.\n");
+}
+
+/* Report an error to the module on the control socket and exit. */
+static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n > 0 && err < 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(-err));
+	char line[600];
+	snprintf(line, sizeof(line), "E%s\n", msg);
+	(void)nscg_write_all(CTL_FD, line, strlen(line));
+	return 1;
+}
+
+/* Superoptions of a v1 mount without rw/ro: what the mount must repeat. */
+static void v1_options(const char *opts, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	while (*opts) {
+		size_t n = strcspn(opts, ",");
+		bool skip = (n == 2 && (!strncmp(opts, "rw", 2) || !strncmp(opts, "ro", 2)));
+		if (!skip && o + n + 2 < len) {
+			if (o)
+				out[o++] = ',';
+			memcpy(out + o, opts, n);
+			o += n;
+			out[o] = '\0';
+		}
+		opts += n + (opts[n] == ',');
+	}
+}
+
+/* The session's view of /sys/fs/cgroup (DESIGN.md §4): the same
+ * hierarchies, rooted at the cgroup namespace root, on a read-only tmpfs
+ * for v1 and hybrid hosts. Mount flags as the host's: nosuid,nodev,noexec. */
+static int remount_cgroupfs(const struct nscg_host *host)
+{
+	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	int r;
+
+	if (host->layout == NSCG_LAYOUT_V2) {
+		if (umount2(CGROUP_MOUNT, MNT_DETACH) < 0)
+			return fail(-errno, "cannot unmount %s", CGROUP_MOUNT);
+		if (mount("cgroup2", CGROUP_MOUNT, "cgroup2", flags, NULL) < 0)
+			return fail(-errno, "cannot mount cgroup2 on %s", CGROUP_MOUNT);
+		return 0;
+	}
+	/* A fresh tmpfs on top hides the host's tree from this namespace. */
+	if (mount("tmpfs", CGROUP_MOUNT, "tmpfs", flags, "mode=755") < 0)
+		return fail(-errno, "cannot mount tmpfs on %s", CGROUP_MOUNT);
+	for (size_t i = 0; i < host->n; i++) {
+		const struct nscg_hier *h = &host->h[i];
+		const char *name = h->mount + sizeof(CGROUP_MOUNT);
+		char path[300], opts[256];
+		bool v2 = h->ops == &nscg_backend_v2;
+
+		snprintf(path, sizeof(path), "%s/%s", CGROUP_MOUNT, name);
+		if (mkdir(path, 0555) < 0 && errno != EEXIST)
+			return fail(-errno, "cannot create %s", path);
+		v1_options(h->opts, opts, sizeof(opts));
+		/* The exact option set of the host's mount: another set
+		 * would be EBUSY, a new hierarchy EPERM. */
+		r = v2 ? mount("cgroup2", path, "cgroup2", flags, NULL) :
+			 mount("cgroup", path, "cgroup", flags, opts);
+		if (r < 0)
+			return fail(-errno, "cannot mount %s (%s)", path,
+				    v2 ? "cgroup2" : opts);
+		/* Co-mounted controllers get a link each: cpu -> cpu,cpuacct. */
+		if (!v2 && strchr(name, ',')) {
+			char one[64];
+			for (const char *c = name; *c;) {
+				size_t n = strcspn(c, ",");
+				if (n < sizeof(one)) {
+					snprintf(one, sizeof(one), "%s/%.*s",
+						 CGROUP_MOUNT, (int)n, c);
+					if (symlink(name, one) < 0 && errno != EEXIST)
+						return fail(-errno, "cannot link %s", one);
+				}
+				c += n + (c[n] == ',');
+			}
+		}
+	}
+	if (mount(NULL, CGROUP_MOUNT, NULL, MS_REMOUNT | MS_RDONLY | flags,
+		  "mode=755") < 0)
+		return fail(-errno, "cannot make %s read-only", CGROUP_MOUNT);
+	return 0;
+}
+
+static int keep_only_sys_admin(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+			 CAP_SYS_ADMIN) < 0 ||
+	    capng_apply(CAPNG_SELECT_BOTH) < 0)
+		return -EPERM;
+	return 0;
+}
+
+static unsigned parse_ns(const char *s)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = { { "cgroup", NSCG_NS_CGROUP }, { "mount", NSCG_NS_MOUNT },
+		      { "ipc", NSCG_NS_IPC }, { "uts", NSCG_NS_UTS } };
+	unsigned mask = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		size_t i;
+		for (i = 0; i < ELEMENTSOF(names); i++)
+			if (strlen(names[i].name) == n && !strncmp(s, names[i].name, n))
+				break;
+		if (i == ELEMENTSOF(names))
+			return ~0u;
+		mask |= names[i].bit;
+		s += n + (s[n] == ',');
+	}
+	return mask;
+}
+
+static int run_session(unsigned ns, const char *hostname)
+{
+	struct nscg_host host;
+	int flags = 0, r;
+	char c;
+
+	if (fcntl(CTL_FD, F_GETFD) < 0) {
+		fprintf(stderr, "nscg-helper: no control socket on fd %d; "
+				"this mode is for pam_nscg.so\n", CTL_FD);
+		return 2;
+	}
+	if (keep_only_sys_admin() < 0)
+		return fail(-EPERM, "cannot drop capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(-errno, "cannot set no_new_privs");
+	/* Read the host's mounts before the view changes. */
+	if ((ns & NSCG_NS_MOUNT) && nscg_host_detect(NULL, &host, NULL) < 0)
+		return fail(-ENOENT, "no cgroup filesystem under %s", CGROUP_MOUNT);
+	if (ns & NSCG_NS_CGROUP)
+		flags |= CLONE_NEWCGROUP;
+	if (ns & NSCG_NS_MOUNT)
+		flags |= CLONE_NEWNS;
+	if (ns & NSCG_NS_IPC)
+		flags |= CLONE_NEWIPC;
+	if (ns & NSCG_NS_UTS)
+		flags |= CLONE_NEWUTS;
+	if (flags && unshare(flags) < 0)
+		return fail(-errno, "cannot unshare namespaces");
+	if (ns & NSCG_NS_MOUNT) {
+		/* First: an unmount under a shared /sys would reach the host. */
+		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			return fail(-errno, "cannot make / a slave mount");
+		/* The cgroup root of a new mount comes from the mounter's
+		 * cgroup namespace: without one the host's root would show. */
+		if (ns & NSCG_NS_CGROUP) {
+			r = remount_cgroupfs(&host);
+			if (r)
+				return r;
+		}
+		nscg_host_close(&host);
+	}
+	if (hostname && *hostname) {
+		if (!(ns & NSCG_NS_UTS))
+			return fail(-EINVAL, "a hostname needs the uts namespace");
+		if (sethostname(hostname, strlen(hostname)) < 0)
+			return fail(-errno, "cannot set the hostname to %s", hostname);
+	}
+	if (nscg_write_all(CTL_FD, "R\n", 2) < 0)
+		return 1;
+	/* Stay until the module has joined: it writes a byte or closes. */
+	struct pollfd p = { .fd = CTL_FD, .events = POLLIN };
+	if (poll(&p, 1, RELEASE_TIMEOUT_MS) <= 0)
+		return 1;
+	return read(CTL_FD, &c, 1) == 1 ? 0 : 1;
+}
+
+static void check_feature(const char *what, bool ok, const char *note)
+{
+	printf("  %-28s %s%s%s\n", what, ok ? "yes" : "no", note ? "  " : "",
+	       note ? note : "");
+}
+
+static int run_check(void)
+{
+	const struct nscg_log log = {
+		.emit = nscg_log_stderr, .ctx = "nscg-helper", .max_prio = LOG_INFO,
+	};
+	struct nscg_host host;
+	struct stat st;
+
+	if (nscg_host_detect(NULL, &host, &log) < 0)
+		return 1;
+	printf("cgroup layout: %s\n", nscg_layout_name(host.layout));
+	for (size_t i = 0; i < host.n; i++)
+		printf("  %-30s %s  %s%s\n", host.h[i].mount, host.h[i].ops->name,
+		       host.h[i].opts,
+		       nscg_hier_used(&host.h[i]) ? "" : "  (left alone)");
+	printf("kernel features:\n");
+	check_feature("cgroup namespace", stat("/proc/self/ns/cgroup", &st) == 0, NULL);
+	long pfd = syscall(SYS_pidfd_open, getpid(), 0);
+	check_feature("pidfd_open (setns on pidfd)", pfd >= 0,
+		      pfd >= 0 ? NULL : "per-namespace setns instead");
+	if (pfd >= 0)
+		close((int)pfd);
+	/* Only non-root cgroups have cgroup.kill: ask the kernel version. */
+	struct utsname un;
+	unsigned major = 0, minor = 0;
+	if (uname(&un) == 0)
+		sscanf(un.release, "%u.%u", &major, &minor);
+	bool has_kill = host.layout != NSCG_LAYOUT_V1 &&
+			(major > 5 || (major == 5 && minor >= 14));
+	check_feature("cgroup.kill", has_kill,
+		      has_kill ? NULL : "freezer and SIGKILL instead");
+	check_feature("running as root", geteuid() == 0,
+		      geteuid() == 0 ? NULL : "sessions need root");
+	nscg_host_close(&host);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "session", no_argument, NULL, 's' },
+		{ "namespaces", required_argument, NULL, 'n' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ 0 },
+	};
+	const char *hostname = NULL;
+	unsigned ns = NSCG_NS_ALL;
+	int c, mode = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("nscg-helper %s\n", NSCG_VERSION);
+			return 0;
+		case 'c':
+		case 's':
+			mode = c;
+			break;
+		case 'n':
+			ns = parse_ns(optarg);
+			if (ns == ~0u) {
+				fprintf(stderr, "nscg-helper: bad --namespaces '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'H':
+			hostname = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
 	}
-	if (argc == 2 && !strcmp(argv[1], "--version")) {
-		printf("nscg-helper %s\n", NSCG_VERSION);
-		return 0;
+	if (optind != argc || !mode) {
+		usage(stderr);
+		return 2;
 	}
-	usage(stderr);
-	return 2;
+	return mode == 'c' ? run_check() : run_session(ns, hostname);
 }

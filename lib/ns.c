@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "ns.h"
+
+#include "policy.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct {
+	const char *name;
+	unsigned bit;
+	int flag;
+} ns_table[4] = {
+	{ "cgroup", NSCG_NS_CGROUP, CLONE_NEWCGROUP },
+	{ "mnt", NSCG_NS_MOUNT, CLONE_NEWNS },
+	{ "ipc", NSCG_NS_IPC, CLONE_NEWIPC },
+	{ "uts", NSCG_NS_UTS, CLONE_NEWUTS },
+};
+
+int nscg_ns_save(struct nscg_ns_saved *s)
+{
+	char path[32];
+
+	for (size_t i = 0; i < 4; i++)
+		s->fd[i] = -1;
+	s->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fd[i] < 0) {
+			int r = -errno;
+			nscg_ns_close(s);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void nscg_ns_close(struct nscg_ns_saved *s)
+{
+	for (size_t i = 0; i < 4; i++)
+		s->fd[i] = nscg_close(s->fd[i]);
+	s->cwd = nscg_close(s->cwd);
+}
+
+int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < 4; i++)
+		if ((mask & ns_table[i].bit) &&
+		    setns(s->fd[i], ns_table[i].flag) < 0 && ret == 0)
+			ret = -errno;
+	/* Joining a mount namespace resets cwd and root. */
+	if ((mask & NSCG_NS_MOUNT) && s->cwd >= 0 && fchdir(s->cwd) < 0 && ret == 0)
+		ret = -errno;
+	return ret;
+}
+
+int nscg_helper_open(const char *path, const struct nscg_log *log)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno,
+				      "cannot open the helper %s", path);
+	if (fstat(fd, &st) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot stat %s", path);
+	/* It runs as root with CAP_SYS_ADMIN: only root may control it. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || !(st.st_mode & S_IXUSR) ||
+	    (st.st_mode & (S_ISUID | S_ISGID))) {
+		nscg_log(log, LOG_ERR,
+			 "refusing the helper %s: it must be a regular executable file owned by root, not writable by group or others, not setuid (uid %u, mode %04o)",
+			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return TAKE_FD(fd);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reap pid within timeout_ms, killing it if it does not exit. */
+static int reap(pid_t pid, unsigned timeout_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			deadline = UINT64_MAX; /* SIGKILL is not refused */
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* In the child: the control socket on fd 3, nothing else open, default
+ * signals, empty environment; then exec through the checked fd. */
+static void exec_helper(int helper_fd, int sock, unsigned mask,
+			const char *hostname)
+{
+	char ns[64] = "", *argv[8];
+	size_t o = 0;
+	int argc = 0;
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	if (sock != 3) {
+		if (dup2(sock, 3) < 0)
+			_exit(127);
+	} else if (fcntl(3, F_SETFD, 0) < 0) {
+		_exit(127);
+	}
+	if (helper_fd == 3 || helper_fd < 4) {
+		/* Keep the exec fd out of the way of 0..3. */
+		int nfd = fcntl(helper_fd, F_DUPFD_CLOEXEC, 4);
+		if (nfd < 0)
+			_exit(127);
+		helper_fd = nfd;
+	}
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++)
+		if (devnull < 0 || dup2(devnull, fd) < 0)
+			_exit(127);
+	/* Everything above 3 but the exec fd is closed on exec already
+	 * if the caller was careful; close the rest of it explicitly. */
+	syscall(SYS_close_range, 4, helper_fd - 1 >= 4 ? helper_fd - 1 : 3, 0);
+	syscall(SYS_close_range, helper_fd + 1, ~0u, 0);
+	for (size_t i = 0; i < 4; i++)
+		if (mask & ns_table[i].bit)
+			o += (size_t)snprintf(ns + o, sizeof(ns) - o, "%s%s",
+					      o ? "," : "",
+					      i == 1 ? "mount" : ns_table[i].name);
+	argv[argc++] = "nscg-helper";
+	argv[argc++] = "--session";
+	argv[argc++] = "--namespaces";
+	argv[argc++] = ns;
+	if (hostname && *hostname) {
+		argv[argc++] = "--hostname";
+		argv[argc++] = (char *)hostname;
+	}
+	argv[argc] = NULL;
+	char *envp[] = { NULL };
+	syscall(SYS_execveat, helper_fd, "", argv, envp, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+/* setns into pid's namespaces of mask: all at once through a pidfd on
+ * Linux >= 5.8, else one /proc/PID/ns fd at a time. */
+static int join(pid_t pid, unsigned mask)
+{
+	int flags = 0;
+
+	for (size_t i = 0; i < 4; i++)
+		if (mask & ns_table[i].bit)
+			flags |= ns_table[i].flag;
+	if (!flags)
+		return 0;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		int r = setns(pfd, flags) < 0 ? -errno : 0;
+		nscg_close(pfd);
+		if (r != -EINVAL)
+			return r;
+		/* EINVAL: a kernel without setns on pidfds. */
+	}
+	int fds[4] = { -1, -1, -1, -1 }, r = 0;
+	char path[64];
+	for (size_t i = 0; i < 4 && r == 0; i++) {
+		if (!(mask & ns_table[i].bit))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
+			 ns_table[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			r = -errno;
+	}
+	for (size_t i = 0; i < 4 && r == 0; i++)
+		if (fds[i] >= 0 && setns(fds[i], ns_table[i].flag) < 0)
+			r = -errno;
+	for (size_t i = 0; i < 4; i++)
+		nscg_close(fds[i]);
+	return r;
+}
+
+int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
+			  const struct nscg_ns_saved *saved, unsigned timeout_ms,
+			  const struct nscg_log *log)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	char msg[600];
+	int sv[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "socketpair");
+	/* A caller that ignores SIGCHLD would have the helper reaped
+	 * behind our back (as pam_namespace guards against too). */
+	sigaction(SIGCHLD, &dfl, &old);
+	pid = fork();
+	if (pid == 0) {
+		nscg_close(sv[0]);
+		exec_helper(helper_fd, sv[1], mask, hostname);
+	}
+	nscg_close(sv[1]);
+	if (pid < 0) {
+		r = nscg_log_errno(log, LOG_ERR, -errno, "cannot fork the helper");
+		goto out;
+	}
+	/* Wait for "R" (ready) or "E<message>". */
+	size_t n = 0;
+	uint64_t deadline = now_ms() + timeout_ms;
+	msg[0] = '\0';
+	while (!memchr(msg, '\n', n) && n + 1 < sizeof(msg)) {
+		uint64_t now = now_ms();
+		struct pollfd p = { .fd = sv[0], .events = POLLIN };
+		if (now >= deadline) {
+			r = -ETIMEDOUT;
+			nscg_log(log, LOG_ERR, "the helper did not answer within %u ms",
+				 timeout_ms);
+			goto kill_out;
+		}
+		int pr = poll(&p, 1, (int)(deadline - now));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		ssize_t got = pr > 0 ? read(sv[0], msg + n, sizeof(msg) - 1 - n) : 0;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 && pr != 0)
+			break; /* closed: crashed or exec failed */
+		if (got > 0)
+			n += (size_t)got;
+		msg[n] = '\0';
+	}
+	msg[strcspn(msg, "\n")] = '\0';
+	if (msg[0] != 'R') {
+		r = -EIO;
+		if (msg[0] == 'E')
+			nscg_log(log, LOG_ERR, "nscg-helper: %s", msg + 1);
+		else {
+			int st = reap(pid, 1000);
+			pid = -1;
+			nscg_log(log, LOG_ERR,
+				 "nscg-helper ended without an answer (%s %d)",
+				 st >= 128 ? "signal" : "exit status",
+				 st >= 128 ? st - 128 : st);
+		}
+		goto kill_out;
+	}
+	r = join(pid, mask);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot join the session namespaces");
+		/* A partial join is undone: the caller keeps its own. */
+		(void)nscg_ns_restore(saved, mask);
+		goto kill_out;
+	}
+	if ((mask & NSCG_NS_MOUNT) && saved->cwd >= 0 && fchdir(saved->cwd) < 0 &&
+	    chdir("/") < 0)
+		nscg_log_errno(log, LOG_WARNING, -errno, "cannot restore the working directory");
+	(void)nscg_write_all(sv[0], "G", 1);
+	nscg_close(sv[0]);
+	sv[0] = -1;
+	r = reap(pid, timeout_ms);
+	pid = -1;
+	if (r != 0) {
+		nscg_log(log, LOG_ERR, "nscg-helper failed after joining (%d)", r);
+		(void)nscg_ns_restore(saved, mask);
+		r = -EIO;
+	}
+	goto out;
+kill_out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		reap(pid, timeout_ms);
+	}
+out:
+	nscg_close(sv[0]);
+	sigaction(SIGCHLD, &old, NULL);
+	return r;
+}
