@@ -33,11 +33,12 @@ ifeq ($(SANITIZE),1)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-# iniparser is linked statically so its process-wide error callback (set to
-# stay off the caller's stderr) is private to our objects.
-INIPARSER_A := $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libiniparser.a /usr/lib/libiniparser.a /usr/lib64/libiniparser.a))
+# iniparser sets its error callback process-wide; the module installs a
+# quiet one, so it is linked -z nodelete: the callback stays mapped even
+# after libpam unloads us while another user of libiniparser lives on.
+INIPARSER_A := -liniparser
 
-LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c
+LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/session.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -64,7 +65,7 @@ $(LIBNSCG): $(LIB_OBJ)
 
 $(MODULE): $(B)/pam_module/pam_nscg.o $(LIBNSCG) pam_module/pam_nscg.map
 	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(INIPARSER_A) \
-	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_module/pam_nscg.map -lpam
+	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,-z,nodelete -Wl,--version-script=pam_module/pam_nscg.map -lpam
 
 $(HELPER): $(B)/helper/nscg-helper.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS) -lcap-ng

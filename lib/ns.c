@@ -134,18 +134,19 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	/* First move the exec fd clear of 0..3, which are about to be
+	 * overwritten: it may well be 3 itself. */
+	if (helper_fd < 10) {
+		int nfd = fcntl(helper_fd, F_DUPFD_CLOEXEC, 10);
+		if (nfd < 0)
+			_exit(127);
+		helper_fd = nfd;
+	}
 	if (sock != 3) {
 		if (dup2(sock, 3) < 0)
 			_exit(127);
 	} else if (fcntl(3, F_SETFD, 0) < 0) {
 		_exit(127);
-	}
-	if (helper_fd == 3 || helper_fd < 4) {
-		/* Keep the exec fd out of the way of 0..3. */
-		int nfd = fcntl(helper_fd, F_DUPFD_CLOEXEC, 4);
-		if (nfd < 0)
-			_exit(127);
-		helper_fd = nfd;
 	}
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3; fd++)
@@ -153,7 +154,7 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 			_exit(127);
 	/* Everything above 3 but the exec fd is closed on exec already
 	 * if the caller was careful; close the rest of it explicitly. */
-	syscall(SYS_close_range, 4, helper_fd - 1 >= 4 ? helper_fd - 1 : 3, 0);
+	syscall(SYS_close_range, 4, helper_fd - 1, 0);
 	syscall(SYS_close_range, helper_fd + 1, ~0u, 0);
 	for (size_t i = 0; i < 4; i++)
 		if (mask & ns_table[i].bit)

@@ -728,23 +728,34 @@ static int iniparser_quiet(const char *fmt, ...)
 	return 0;
 }
 
-/* Hand exactly these bytes to iniparser, which only takes a path. */
-static dictionary *ini_load_bytes(const char *buf, size_t len)
+/* Hand exactly these bytes to iniparser, which only takes a path: a
+ * sealed memfd reached through /proc. iniparser fopen()s it without
+ * O_CLOEXEC and closes it before returning; the module calls this only
+ * from a caller it has checked is single-threaded, so no exec can
+ * inherit it. Returns 0 or -errno of our own steps; *out is NULL when
+ * iniparser itself refused the bytes. */
+static int ini_load_bytes(const char *buf, size_t len, dictionary **out)
 {
 	_cleanup_close_ int fd = -1;
 	char path[64];
+	int r;
 
+	*out = NULL;
 	fd = memfd_create("nscg-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
-		return NULL;
-	if (nscg_write_all(fd, buf, len) < 0)
-		return NULL;
+		return -errno;
+	if ((r = nscg_write_all(fd, buf, len)) < 0)
+		return r;
 	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	/* iniparser's error callback is static in the copy linked into this
-	 * object; it would otherwise print to the caller's stderr. */
+	if (faccessat(AT_FDCWD, path, R_OK, 0) < 0)
+		return -errno; /* no /proc */
+	/* iniparser would otherwise print to the caller's stderr. The
+	 * callback is process-wide; the module is linked -z nodelete so it
+	 * stays valid. */
 	iniparser_set_error_callback(iniparser_quiet);
-	return iniparser_load(path);
+	*out = iniparser_load(path);
+	return 0;
 }
 
 /* A sorted view of a dictionary: iniparser_getstring() is a linear scan,
@@ -992,11 +1003,16 @@ static void check_with_iniparser(struct nscg_policy *p, const char *file,
 				 struct section **mine, size_t nmine)
 {
 	struct ini_index ix = { 0 };
-	dictionary *d = ini_load_bytes(buf, len);
+	dictionary *d;
+	int r = ini_load_bytes(buf, len, &d);
 
+	if (r < 0) {
+		diag(p, true, file, 0, "cannot hand the file to iniparser: %s",
+		     strerror(-r));
+		return;
+	}
 	if (!d) {
-		diag(p, true, file, 0, "iniparser could not load this file: %s",
-		     strerror(errno));
+		diag(p, true, file, 0, "iniparser could not load this file");
 		return;
 	}
 	if (ini_index_build(&ix, d) < 0) {
@@ -1074,8 +1090,16 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 
 		lineno++;
 		next = line[n] ? line + n + 1 : NULL;
-		if (n > MAX_LINE)
+		if (n > MAX_LINE) {
+			/* Reported in pass 1. It may have been a header: what
+			 * follows belongs to no section we know. */
+			cur = NULL;
+			if (fs_add(&fs, NULL) < 0) {
+				p->oom = true;
+				goto out;
+			}
 			continue;
+		}
 		memcpy(copy, line, n);
 		copy[n] = '\0';
 		scan_line(copy, sc);
@@ -1270,7 +1294,8 @@ static void load_dropins(struct nscg_policy *p, const char *dir)
 		names[n++] = copy;
 	}
 	closedir(dp);
-	qsort(names, n, sizeof(*names), cmp_dirent_name);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_dirent_name);
 	for (size_t i = 0; i < n && !p->oom; i++) {
 		char display[4200];
 		snprintf(display, sizeof(display), "%s/%s", dir, names[i]);
@@ -1469,6 +1494,11 @@ static int merge_group(enum nscg_key k, struct nscg_value *acc, unsigned *accpos
 	return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static bool in_word_list(const char *list, const char *word)
 {
 	size_t wl = strlen(word);
@@ -1500,27 +1530,36 @@ int nscg_policy_resolve(const struct nscg_policy *p,
 
 	layer_collect(p, SEC_DEFAULT, NULL, deflt, dpos);
 	layer_collect(p, SEC_USER, req->user, user, upos);
-	for (size_t i = 0; i < req->ngroups; i++) {
+	/* Each group once, whatever NSS repeats: a sorted copy. */
+	const char **g = req->ngroups ? malloc(req->ngroups * sizeof(*g)) : NULL;
+	size_t ng = 0;
+	if (req->ngroups && !g)
+		return -ENOMEM;
+	for (size_t i = 0; i < req->ngroups; i++)
+		if (req->groups[i])
+			g[ng++] = req->groups[i];
+	if (ng)
+		qsort(g, ng, sizeof(*g), cmp_str);
+	for (size_t i = 0; i < ng; i++) {
 		struct nscg_value one[NSCG_KEY_COUNT] = { 0 };
 		unsigned opos[NSCG_KEY_COUNT] = { 0 };
-		bool dup = false;
 
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = !strcmp(req->groups[i], req->groups[j]);
-		if (dup || !req->groups[i])
+		if (i > 0 && !strcmp(g[i], g[i - 1]))
 			continue;
-		layer_collect(p, SEC_GROUP, req->groups[i], one, opos);
+		layer_collect(p, SEC_GROUP, g[i], one, opos);
 		for (int k = NSCG_KEY_FIRST_SCOPED; k < NSCG_KEY_COUNT; k++) {
 			if (!one[k].set)
 				continue;
 			r = merge_group((enum nscg_key)k, &groups[k], &gpos[k],
 					&one[k], opos[k], out);
 			if (r < 0) {
+				free(g);
 				nscg_resolved_done(out);
 				return r;
 			}
 		}
 	}
+	free(g);
 
 	for (int k = 0; k < NSCG_KEY_COUNT; k++) {
 		if (k < NSCG_KEY_FIRST_SCOPED)

@@ -273,8 +273,14 @@ int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
 			buf = nb;
 			buflen *= 2;
 		}
-		if (r != 0 || !res)
-			continue;
+		/* A lookup that failed is not a group the user lacks: a
+		 * dropped group could drop a limit or an exemption. */
+		if (r != 0) {
+			nscg_strv_free(v, out);
+			return -r;
+		}
+		if (!res)
+			continue; /* a gid without a name */
 		v[out] = strdup(gr.gr_name);
 		if (!v[out]) {
 			nscg_strv_free(v, out);

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* pam_nscg: PAM glue only. Until the session sandbox lands, the module
- * parses its arguments, logs what it would do at debug level and returns
- * PAM_IGNORE, so it can sit in a stack without changing any login. */
+/* pam_nscg: PAM glue only. The session steps live in lib/session.c; this
+ * file reads the module arguments and PAM items, maps results to PAM
+ * return codes and keeps the session between open and close with
+ * pam_set_data. It logs only through pam_syslog and keeps no globals. */
 #define PAM_SM_SESSION
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "policy.h"
+#include "session.h"
 
 #define ARG_DEBUG 0x1u
+#define DATA_KEY "pam_nscg_session"
 
 struct args {
 	unsigned flags;
@@ -42,30 +46,84 @@ static void parse_args(pam_handle_t *pamh, int argc, const char **argv,
 	}
 }
 
+/* Runs at pam_end and wherever the data is replaced: it only releases
+ * memory and fds, because it also runs in processes (the user's shell
+ * before exec, a forked child) that must not touch the session. */
+static void cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	nscg_session_free(data);
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 				   const char **argv)
 {
-	struct args a;
 	struct nscg_log log = {
 		.emit = emit_syslog, .ctx = pamh, .max_prio = LOG_INFO,
 	};
+	const char *user = NULL, *service = NULL;
+	struct nscg_session *s = NULL;
+	enum nscg_on_error on_error;
+	struct args a;
 
 	(void)flags;
 	parse_args(pamh, argc, argv, &a);
 	if (a.flags & ARG_DEBUG)
 		log.max_prio = LOG_DEBUG;
-	nscg_log(&log, LOG_DEBUG,
-		 "session sandboxing is not implemented yet; policy %s not applied",
-		 a.conf);
-	return PAM_IGNORE;
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
+	    !user) {
+		pam_syslog(pamh, LOG_ERR, "no user name");
+		return PAM_SESSION_ERR;
+	}
+	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	struct nscg_open_req req = { .conf = a.conf, .user = user, .service = service };
+	switch (nscg_session_open(&req, &log, &s, &on_error)) {
+	case NSCG_OPEN_SANDBOXED:
+		if (pam_set_data(pamh, DATA_KEY, s, cleanup) != PAM_SUCCESS) {
+			(void)nscg_session_close(s, &log);
+			nscg_session_free(s);
+			pam_syslog(pamh, LOG_ERR, "cannot keep the session state");
+			return on_error == NSCG_ON_ERROR_ALLOW ? PAM_IGNORE : PAM_SESSION_ERR;
+		}
+		return PAM_SUCCESS;
+	case NSCG_OPEN_SKIPPED:
+		return PAM_IGNORE;
+	case NSCG_OPEN_REFUSED:
+		return PAM_PERM_DENIED;
+	case NSCG_OPEN_FAILED:
+		break;
+	}
+	if (on_error == NSCG_ON_ERROR_ALLOW) {
+		pam_syslog(pamh, LOG_WARNING,
+			   "sandboxing failed for %s; on_error = allow lets the login in unconfined",
+			   user);
+		return PAM_IGNORE;
+	}
+	pam_syslog(pamh, LOG_ERR, "sandboxing failed for %s; on_error = deny refuses the login", user);
+	return PAM_SESSION_ERR;
 }
 
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 				    const char **argv)
 {
-	(void)pamh;
+	struct nscg_log log = {
+		.emit = emit_syslog, .ctx = pamh, .max_prio = LOG_INFO,
+	};
+	const void *data = NULL;
+	struct args a;
+
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	return PAM_IGNORE;
+	parse_args(pamh, argc, argv, &a);
+	if (a.flags & ARG_DEBUG)
+		log.max_prio = LOG_DEBUG;
+	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS || !data)
+		return PAM_IGNORE;
+	/* systemd-user closes as the user: nothing it could undo. */
+	if (geteuid() != 0)
+		return PAM_IGNORE;
+	int r = nscg_session_close((struct nscg_session *)data, &log);
+	/* Replacing the data runs cleanup on the old: the state is freed. */
+	(void)pam_set_data(pamh, DATA_KEY, NULL, NULL);
+	return r < 0 ? PAM_SESSION_ERR : PAM_SUCCESS;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Return codes of the module's entry points through a real pam handle
- * (libpam's pam_start_confdir, no root needed). Until the session sandbox
- * lands the module must answer PAM_IGNORE whatever its arguments. */
+ * (libpam's pam_start_confdir, no root needed): the paths that end
+ * before anything is created. */
 #include <dlfcn.h>
 #include <security/pam_appl.h>
 #include <security/pam_modules.h>
@@ -54,14 +54,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *none[] = { NULL };
-	const char *debug[] = { "debug", "conf=/nonexistent/nscg.conf" };
-	const char *bogus[] = { "no-such-argument", "conf=relative" };
+	const char *missing[] = { "debug", "conf=/nonexistent/nscg.conf" };
+	const char *bogus[] = { "no-such-argument", "conf=relative",
+				"conf=/nonexistent/nscg.conf" };
 
-	expect("open_no_args", open_s(pamh, 0, 0, none), PAM_IGNORE);
-	expect("close_no_args", close_s(pamh, 0, 0, none), PAM_IGNORE);
-	expect("open_debug_conf", open_s(pamh, 0, 2, debug), PAM_IGNORE);
-	expect("open_unknown_args", open_s(pamh, PAM_SILENT, 2, bogus), PAM_IGNORE);
-	expect("close_unknown_args", close_s(pamh, 0, 2, bogus), PAM_IGNORE);
+	/* A policy that cannot be read is an error; on_error defaults to
+	 * deny, so the session is refused. */
+	expect("open_missing_policy_denies", open_s(pamh, 0, 2, missing), PAM_SESSION_ERR);
+	/* Unknown arguments are logged and change nothing. */
+	expect("open_unknown_args", open_s(pamh, PAM_SILENT, 3, bogus), PAM_SESSION_ERR);
+	/* Nothing was opened: close has nothing to do. */
+	expect("close_without_open", close_s(pamh, 0, 0, none), PAM_IGNORE);
+	pam_end(pamh, PAM_SUCCESS);
+	/* No user name at all. */
+	pamh = NULL;
+	if (pam_start_confdir("nscg-retval", NULL, &conv, dir, &pamh) == PAM_SUCCESS)
+		expect("open_without_user", open_s(pamh, 0, 2, missing), PAM_SESSION_ERR);
 	pam_end(pamh, PAM_SUCCESS);
 	dlclose(h);
 	unlink(svc);

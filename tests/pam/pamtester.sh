@@ -1,30 +1,124 @@
 #!/bin/bash
-# The module through the real libpam stack with pamtester, as root: a PAM
-# service file of our own in /etc/pam.d, the module by absolute path.
+# Real sessions through libpam with pamtester, as root: our own PAM
+# service file, policy, cgroup parent, helper copy and test user, all
+# removed afterwards. A pam_exec probe after pam_nscg in the stack runs
+# inside the session and records what it sees.
 set -u
 . "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" = 0 ] || { fail pamtester/root "needs root"; exit 1; }
 command -v pamtester >/dev/null || { fail pamtester/installed "pamtester missing"; exit 1; }
 
-svc=nscg-test-$$
+d=$(make_confdir)
+svc=nscg-test-$$ parent=nscg-test-$$ u=nscgt-p$$
+useradd -M -N -s /bin/sh "$u" || { fail pamtester/setup useradd; exit 1; }
+uid=$(id -u "$u")
+on_exit "userdel '$u' 2>/dev/null"
 on_exit "rm -f /etc/pam.d/$svc"
+remove_parent() {
+	local h
+	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
+		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	true
+}
+on_exit remove_parent
+# pam_syslog's lines, caught on /dev/log when no syslog daemon holds it.
+syslog=$d/syslog
+if [ ! -e /dev/log ]; then
+	python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 300 &
+	on_exit "touch '$d/stop'; wait"
+	for _ in $(seq 50); do [ -e "$syslog.ready" ] && break; sleep 0.1; done
+fi
+install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
+
+write_policy() { # EXTRA-GLOBAL-LINES
+	cat >"$d/nscg.conf" <<EOC
+[global]
+cgroup_parent = $parent
+helper = $d/nscg-helper
+$1
+[default]
+session.memory.max = 256M
+session.pids.max = 64
+hostname = t-%u
+EOC
+	chmod 0644 "$d/nscg.conf"
+}
+
+cat >"$d/probe.sh" <<'EOP'
+#!/bin/sh
+# Runs inside the session (pam_exec after pam_nscg).
+out=@OUT@
+{
+	echo "== cgroup"; cat /proc/self/cgroup
+	echo "== hostname"; hostname
+	echo "== ns"; readlink /proc/self/ns/cgroup /proc/self/ns/mnt
+	echo "== limit"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>&1
+	echo "== fds"; ls -l /proc/self/fd/
+} >"$out" 2>&1
+setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+echo $! >"$out.pid"
+exit 0
+EOP
+sed -i "s|@OUT@|$d/probe.out|" "$d/probe.sh"
+chmod 0755 "$d/probe.sh"
 cat >/etc/pam.d/$svc <<EOC
 auth     required pam_permit.so
 account  required pam_permit.so
-session  required $BUILD/pam_nscg.so debug conf=/nonexistent/nscg.conf
+session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
+session  optional pam_exec.so type=open_session $d/probe.sh
 session  required pam_permit.so
 EOC
-expect pamtester/open-close 0 pamtester -v "$svc" root open_session close_session
-contains pamtester/open-close-msg "$OUT$ERR" "successfully"
 
-# An unknown argument is logged, never a reason to refuse the session.
-sed -i 's/ debug / debug no-such-arg /' /etc/pam.d/$svc
-expect pamtester/unknown-arg 0 pamtester "$svc" root open_session close_session
+# A session: open, the probe looks around, close.
+write_policy ""
+host_ns=$(readlink /proc/self/ns/cgroup)
+expect pamtester/open-close 0 pamtester "$svc" "$u" open_session close_session
+p=$(cat "$d/probe.out" 2>/dev/null)
+cg=$(awk '/^== cgroup/{f=1;next} /^==/{f=0} f' <<<"$p")
+[ -n "$cg" ] && ! grep -qv ':/$' <<<"$cg" && pass pamtester/cgroup-root ||
+	fail pamtester/cgroup-root "$p"
+grep -qx "t-$u" <<<"$p" && pass pamtester/hostname || fail pamtester/hostname "$p"
+grep -q '^cgroup:' <<<"$p" && ! grep -qF "$host_ns" <<<"$p" &&
+	pass pamtester/own-cgroup-ns || fail pamtester/own-cgroup-ns "$p"
+grep -qx 268435456 <<<"$p" && pass pamtester/session-limit || fail pamtester/session-limit "$p"
+fds=$(awk '/^== fds/{f=1;next} f' <<<"$p")
+[ -n "$fds" ] && ! grep -E -- '-> (/sys/|socket:|/memfd:|.*/ns/)' <<<"$fds" &&
+	pass pamtester/no-module-fds || fail pamtester/no-module-fds "$fds"
+pid=$(cat "$d/probe.out.pid" 2>/dev/null)
+# Dead means gone or a zombie waiting for init to reap it.
+running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+[ -n "$pid" ] && ! running "$pid" && pass pamtester/leftover-killed ||
+	{ fail pamtester/leftover-killed "pid $pid alive"; kill -9 "$pid" 2>/dev/null; }
+left=$(ls -d /sys/fs/cgroup/*/$parent/user-$uid 2>/dev/null)
+[ -z "$left" ] && pass pamtester/cgroups-removed || fail pamtester/cgroups-removed "$left"
+grep -q "uid $uid session-[0-9a-f]* closed: cpu [0-9.]*s, peak memory [0-9]*M, oom kills 0" "$syslog" 2>/dev/null &&
+	pass pamtester/accounting-logged || fail pamtester/accounting-logged "$(cat "$syslog" 2>/dev/null)"
+grep -q "sandboxed in $parent/user-$uid/session-" "$syslog" 2>/dev/null &&
+	pass pamtester/open-logged || fail pamtester/open-logged
 
-# The module answers PAM_IGNORE: alone in the session stack it decides
-# nothing, so libpam refuses (no module said yes).
-cat >/etc/pam.d/$svc <<EOC
-session  required $BUILD/pam_nscg.so
-EOC
-expect pamtester/ignore-alone 1 pamtester "$svc" root open_session
-contains pamtester/ignore-alone-msg "$ERR" "Permission denied"
+# A broken policy: on_error decides, and nothing is created.
+rm -f "$d/probe.out"
+write_policy "bogus_key = 1"
+expect pamtester/broken-policy-denies 1 pamtester "$svc" "$u" open_session
+grep -q "nscg.conf:4: unknown key 'bogus_key' in \[global\]" "$syslog" &&
+	pass pamtester/broken-policy-logged || fail pamtester/broken-policy-logged
+write_policy "on_error = allow
+bogus_key = 1"
+expect pamtester/broken-policy-allow 0 pamtester "$svc" "$u" open_session close_session
+grep -q ':/nscg' "$d/probe.out" 2>/dev/null && fail pamtester/allow-unconfined ||
+	pass pamtester/allow-unconfined
+# A missing helper: refused before anything is made.
+write_policy ""
+sed -i "s|^helper = .*|helper = $d/missing-helper|" "$d/nscg.conf"
+expect pamtester/missing-helper-denies 1 pamtester "$svc" "$u" open_session
+left=$(ls -d /sys/fs/cgroup/*/$parent/user-$uid 2>/dev/null)
+[ -z "$left" ] && pass pamtester/nothing-left-after-failure || fail pamtester/nothing-left-after-failure "$left"
+# Exempt users are let through untouched.
+write_policy ""
+printf '[user:%s]\nenabled = no\n' "$u" >>"$d/nscg.conf"
+rm -f "$d/probe.out"
+expect pamtester/exempt 0 pamtester "$svc" "$u" open_session close_session
+grep -q ":/$parent" "$d/probe.out" && fail pamtester/exempt-not-sandboxed || pass pamtester/exempt-not-sandboxed
+[ -n "$(cat "$d/probe.out.pid" 2>/dev/null)" ] && kill -9 "$(cat "$d/probe.out.pid")" 2>/dev/null
+true

@@ -12,7 +12,7 @@ int main(int argc, char **argv)
 	static const char *const want[] = { "pam_sm_open_session",
 					    "pam_sm_close_session" };
 	static const char *const hidden[] = { "nscg_policy_load",
-					      "iniparser_load",
+					      "nscg_session_open",
 					      "nscg_parse_bytes" };
 	unsigned pass = 0, fail = 0;
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

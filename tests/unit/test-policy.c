@@ -305,6 +305,31 @@ static void test_file_level_errors(void)
 	nscg_policy_free(p);
 }
 
+/* An overlong line may be a header: the keys after it must not count
+ * for the section before it, not even on_error. */
+static void test_overlong_header(void)
+{
+	char text[1400];
+	char name[1100];
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(text, sizeof(text), "[global]\n[user:%s]\non_error = allow\n", name);
+	struct nscg_policy *p = load_text("overlong.conf", text);
+	CHECK(t_has_diag(p, true, "overlong.conf", 2, "longer than"));
+	CHECK(nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num == NSCG_ON_ERROR_DENY);
+	nscg_policy_free(p);
+}
+
+static void test_empty_dropin_dir(void)
+{
+	t_write("emptyd/nscg.conf", "[default]\n", 0644);
+	CHECK(mkdir(t_path("emptyd/nscg.d"), 0755) == 0);
+	struct nscg_policy *p = t_load("emptyd/nscg.conf");
+	CHECK(nscg_policy_diag_count(p) == 0);
+	nscg_policy_free(p);
+}
+
 static void test_on_error_survives_errors(void)
 {
 	struct nscg_policy *p = load_text("onerr.conf",
@@ -530,7 +555,7 @@ static void test_hostile_requests(void)
 	struct nscg_policy *p = load_text("hostile.conf",
 		"[default]\nsession.pids.max = 100\n");
 	char long_name[301];
-	static const char *const groups[] = { "../x", "a\nb", "" };
+	static const char *const groups[] = { "../x", "a\nb", "", NULL, "a\nb" };
 	struct nscg_resolved r;
 
 	memset(long_name, 'a', 300);
@@ -541,7 +566,7 @@ static void test_hostile_requests(void)
 	CHECK(resolve(p, "", NULL, 0, NULL, &r) == -EINVAL);
 	CHECK(resolve(p, NULL, NULL, 0, NULL, &r) == -EINVAL);
 	/* Odd group names from NSS match nothing and hurt nothing. */
-	CHECK(resolve(p, "ok", groups, 3, "ss\nhd", &r) == 0);
+	CHECK(resolve(p, "ok", groups, 5, "ss\nhd", &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == 100);
 	nscg_resolved_done(&r);
 	nscg_policy_free(p);
@@ -669,6 +694,8 @@ const struct test policy_tests[] = {
 	{ "policy/broken_header_owns_its_keys", test_broken_header_owns_its_keys },
 	{ "policy/file_level_errors", test_file_level_errors },
 	{ "policy/on_error_survives_errors", test_on_error_survives_errors },
+	{ "policy/overlong_header_owns_its_keys", test_overlong_header },
+	{ "policy/empty_dropin_dir", test_empty_dropin_dir },
 	{ "policy/duplicate_key_warns", test_duplicate_key_warns },
 	{ "policy/precedence_user_group_default", test_precedence },
 	{ "policy/most_generous_group", test_most_generous_group },

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "session.h"
+
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KILL_TIMEOUT_MS 2000
+#define RMDIR_TIMEOUT_MS 500
+#define MAX_DIAGS_LOGGED 10
+
+void nscg_session_free(struct nscg_session *s)
+{
+	if (!s)
+		return;
+	nscg_cgroup_close(&s->orig);
+	nscg_cgroup_close(&s->user);
+	nscg_cgroup_close(&s->sess);
+	nscg_ns_close(&s->saved);
+	nscg_host_close(&s->host);
+	free(s);
+}
+
+/* setns into a mount namespace fails with EINVAL when the fs_struct is
+ * shared, i.e. in a multithreaded caller; refuse those up front. */
+static int thread_count(void)
+{
+	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+
+	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
+		return -EIO;
+	const char *t = strstr(buf, "\nThreads:");
+	return t ? atoi(t + 9) : -EIO;
+}
+
+/* A login inside a sandboxed session (su, sudo) is not sandboxed again:
+ * its cgroup namespace is not the initial one. */
+static bool nested(void)
+{
+	struct stat self, init;
+
+	return stat("/proc/self/ns/cgroup", &self) == 0 &&
+	       stat("/proc/1/ns/cgroup", &init) == 0 && self.st_ino != init.st_ino;
+}
+
+/* The caller's cgroup in each used hierarchy, from /proc/self/cgroup. */
+static int open_current(const struct nscg_host *h, struct nscg_cgroup *out)
+{
+	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+
+	nscg_cgroup_init(out);
+	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
+		return -EIO;
+	for (char *line = buf, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *ctrls = c1 + 1, *path = c2 + 1;
+		for (size_t i = 0; i < h->n; i++) {
+			const struct nscg_hier *hi = &h->h[i];
+			const char *mname = strrchr(hi->mount, '/') + 1;
+			bool v2 = hi->ops == &nscg_backend_v2;
+			/* v2 is "0::"; a v1 line lists the hierarchy's
+			 * controllers, as its mount directory is named. */
+			if (!nscg_hier_used(hi) || out->fd[i] >= 0 ||
+			    (v2 ? *ctrls != '\0' : strcmp(ctrls, mname)))
+				continue;
+			out->fd[i] = openat(hi->root_fd, path[1] ? path + 1 : ".",
+					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (out->fd[i] < 0) {
+				int r = -errno;
+				nscg_cgroup_close(out);
+				return r;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The first used hierarchy's directory fd of cg, for listing. */
+static int first_fd(const struct nscg_cgroup *cg)
+{
+	for (size_t i = 0; i < NSCG_MAX_HIER; i++)
+		if (cg->fd[i] >= 0)
+			return cg->fd[i];
+	return -1;
+}
+
+/* Remove the user's session cgroups that have no process left (their
+ * login died without close_session) and count the live ones. */
+static int sweep_and_count(struct nscg_session *s, const struct nscg_log *log)
+{
+	int dfd = fcntl(first_fd(&s->user), F_DUPFD_CLOEXEC, 3), live = 0;
+	DIR *d;
+
+	if (dfd < 0)
+		return -errno;
+	/* O_PATH fds cannot be listed: reopen the directory for reading. */
+	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	nscg_close(dfd);
+	if (rfd < 0 || !(d = fdopendir(rfd))) {
+		nscg_close(rfd);
+		return -errno;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		struct nscg_cgroup sc;
+		char path[300];
+		if (strncmp(de->d_name, "session-", 8))
+			continue;
+		nscg_cgroup_init(&sc);
+		for (size_t i = 0; i < s->host.n; i++)
+			if (s->user.fd[i] >= 0)
+				sc.fd[i] = openat(s->user.fd[i], de->d_name,
+						  O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		int n = nscg_cgroup_count_procs(&s->host, &sc);
+		nscg_cgroup_close(&sc);
+		if (n != 0) {
+			live++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s", de->d_name);
+		if (nscg_cgroup_rmdir(&s->host, &s->user, path, RMDIR_TIMEOUT_MS) == 0)
+			nscg_log(log, LOG_INFO, "removed the orphaned %s of uid %u",
+				 path, (unsigned)s->uid);
+	}
+	closedir(d);
+	return live;
+}
+
+/* The hostname template with %u, %h, %s expanded; characters a hostname
+ * cannot hold become '-'. */
+static void expand_hostname(const char *tpl, const char *user, const char *sid,
+			    char *out, size_t len)
+{
+	char host[65] = "";
+	size_t o = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, ".")] = '\0';
+	for (const char *t = tpl; *t && o + 1 < len; t++) {
+		const char *sub = NULL;
+		if (*t == '%' && t[1]) {
+			t++;
+			sub = *t == 'u' ? user : *t == 'h' ? host : *t == 's' ? sid : "%";
+		}
+		for (const char *c = sub ? sub : t; *c && o + 1 < len; c++) {
+			char ch = *c;
+			bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+			out[o++] = ok || (!sub && ch == '%') ? ch : '-';
+			if (!sub)
+				break;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log *log)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < nscg_policy_diag_count(p) && shown < MAX_DIAGS_LOGGED; i++) {
+		const struct nscg_diag *d = nscg_policy_diag(p, i);
+		if (!d->error)
+			continue;
+		nscg_log(log, LOG_ERR, "%s:%u: %s", d->file ? d->file : "?", d->line, d->msg);
+		shown++;
+	}
+}
+
+/* Undo a half-built session: back to where the caller was, remove what
+ * this open created. */
+static void undo(struct nscg_session *s, bool user_created)
+{
+	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
+	if (s->name[0])
+		(void)nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS);
+	if (user_created) {
+		struct nscg_cgroup parent;
+		nscg_cgroup_init(&parent);
+		for (size_t i = 0; i < s->host.n; i++)
+			if (s->user.fd[i] >= 0)
+				parent.fd[i] = openat(s->user.fd[i], "..",
+						      O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char uname[32];
+		snprintf(uname, sizeof(uname), "user-%u", (unsigned)s->uid);
+		(void)nscg_cgroup_rmdir(&s->host, &parent, uname, 0);
+		nscg_cgroup_close(&parent);
+	}
+}
+
+enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
+					const struct nscg_log *log,
+					struct nscg_session **out,
+					enum nscg_on_error *on_error)
+{
+	struct nscg_load_opts opts = { .trusted_uid = 0 };
+	struct nscg_policy *p = NULL;
+	struct nscg_session *s = NULL;
+	struct nscg_resolved res = { 0 };
+	struct passwd pw, *pwp = NULL;
+	_cleanup_free_ char *pwbuf = NULL;
+	char **groups = NULL, esc[96], path[256];
+	size_t ngroups = 0;
+	bool user_created = false, resolved = false;
+	enum nscg_open_result ret = NSCG_OPEN_FAILED;
+	int r, helper_fd = -1;
+
+	*out = NULL;
+	*on_error = NSCG_ON_ERROR_DENY;
+	if (!req->user || !nscg_name_is_valid(req->user)) {
+		nscg_log(log, LOG_ERR, "refusing the user name \"%s\"",
+			 nscg_escape(req->user, esc, sizeof(esc)));
+		return NSCG_OPEN_FAILED;
+	}
+	/* First: setns needs a single-threaded caller, and the policy
+	 * loader relies on it too (see ini_load_bytes). */
+	if ((r = thread_count()) != 1) {
+		nscg_log(log, LOG_ERR,
+			 "the calling process has %d threads; namespaces can only be joined by a single-threaded caller", r);
+		return NSCG_OPEN_FAILED;
+	}
+	r = nscg_policy_load(req->conf, &opts, &p);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot load the policy");
+		return NSCG_OPEN_FAILED;
+	}
+	*on_error = (enum nscg_on_error)nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num;
+	if (nscg_policy_errors(p)) {
+		log_policy_errors(p, log);
+		nscg_log(log, LOG_ERR, "the policy has %u errors; run nscgctl check",
+			 nscg_policy_errors(p));
+		goto out;
+	}
+	if (geteuid() != 0) {
+		nscg_log(log, LOG_ERR, "not running as root; cannot sandbox the session");
+		goto out;
+	}
+	pwbuf = malloc(16384);
+	if (!pwbuf || getpwnam_r(req->user, &pw, pwbuf, 16384, &pwp) != 0 || !pwp) {
+		nscg_log(log, LOG_ERR, "unknown user \"%s\"", nscg_escape(req->user, esc, sizeof(esc)));
+		goto out;
+	}
+	r = nscg_user_groups(pw.pw_name, pw.pw_gid, &groups, &ngroups);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot look up the groups of %s", pw.pw_name);
+		goto out;
+	}
+	struct nscg_request rq = { .user = pw.pw_name, .groups = (const char *const *)groups,
+				   .ngroups = ngroups, .service = req->service };
+	r = nscg_policy_resolve(p, &rq, &res);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot resolve the policy for %s", pw.pw_name);
+		goto out;
+	}
+	resolved = true;
+	if (res.exempt) {
+		nscg_log(log, LOG_INFO, "%s is not sandboxed: %s", pw.pw_name, res.exempt_why);
+		ret = NSCG_OPEN_SKIPPED;
+		goto out;
+	}
+	if (nested()) {
+		nscg_log(log, LOG_INFO, "%s: nested login inside a sandboxed session; not sandboxed again",
+			 pw.pw_name);
+		ret = NSCG_OPEN_SKIPPED;
+		goto out;
+	}
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	nscg_cgroup_init(&s->orig);
+	nscg_cgroup_init(&s->user);
+	nscg_cgroup_init(&s->sess);
+	for (size_t i = 0; i < 4; i++)
+		s->saved.fd[i] = -1;
+	s->saved.cwd = -1;
+	s->uid = pw.pw_uid;
+	s->ns_mask = (unsigned)res.v[NSCG_KEY_NAMESPACES].num;
+	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
+	if (nscg_host_detect(NULL, &s->host, log) < 0)
+		goto fail;
+	if ((r = open_current(&s->host, &s->orig)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
+		goto fail;
+	}
+	/* The helper is checked before anything is created. */
+	if (s->ns_mask && (helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
+		goto fail;
+
+	snprintf(path, sizeof(path), "%s/user-%u", res.v[NSCG_KEY_CGROUP_PARENT].str,
+		 (unsigned)s->uid);
+	if (nscg_cgroup_open(&s->host, path, true, &s->user, &user_created, log) < 0)
+		goto fail;
+	struct nscg_limits lim;
+	nscg_limits_from_policy(&res, NSCG_LEVEL_USER, &lim);
+	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
+		goto fail;
+	int live = sweep_and_count(s, log);
+	if (live < 0) {
+		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
+			       (unsigned)s->uid);
+		goto fail;
+	}
+	uint64_t max = res.v[NSCG_KEY_MAX_SESSIONS].num;
+	if (max != NSCG_UNLIMITED && (uint64_t)live >= max) {
+		nscg_log(log, LOG_NOTICE,
+			 "refusing a login of %s: %d sessions are open and max_sessions is %llu (%s:%u)",
+			 pw.pw_name, live, (unsigned long long)max,
+			 res.v[NSCG_KEY_MAX_SESSIONS].origin.file ? res.v[NSCG_KEY_MAX_SESSIONS].origin.file : "built-in",
+			 res.v[NSCG_KEY_MAX_SESSIONS].origin.line);
+		ret = NSCG_OPEN_REFUSED;
+		goto fail;
+	}
+	/* A fresh name: mkdir must create it, so an orphan is never reused. */
+	for (int tries = 0; tries < 8; tries++) {
+		uint32_t rnd;
+		bool created = false;
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			goto fail;
+		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
+		snprintf(path, sizeof(path), "%s/user-%u/%s", res.v[NSCG_KEY_CGROUP_PARENT].str,
+			 (unsigned)s->uid, s->name);
+		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0) {
+			s->name[0] = '\0';
+			goto fail;
+		}
+		if (created)
+			break;
+		nscg_cgroup_close(&s->sess);
+		s->name[0] = '\0';
+	}
+	if (!s->name[0])
+		goto fail;
+	nscg_limits_from_policy(&res, NSCG_LEVEL_SESSION, &lim);
+	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
+		goto fail;
+	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
+		goto fail;
+	}
+	if (s->ns_mask) {
+		char host[65];
+		if ((r = nscg_ns_save(&s->saved)) < 0) {
+			nscg_log_errno(log, LOG_ERR, r, "cannot save the caller's namespaces");
+			goto fail;
+		}
+		expand_hostname(res.v[NSCG_KEY_HOSTNAME].str, pw.pw_name, s->name + 8,
+				host, sizeof(host));
+		if (nscg_ns_enter_session(helper_fd, s->ns_mask, host, &s->saved,
+					  req->helper_timeout_ms ? req->helper_timeout_ms : 10000,
+					  log) < 0)
+			goto fail;
+	}
+	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s/user-%u/%s",
+		 pw.pw_name, (unsigned)s->uid, res.v[NSCG_KEY_CGROUP_PARENT].str,
+		 (unsigned)s->uid, s->name);
+	*out = s;
+	s = NULL;
+	ret = NSCG_OPEN_SANDBOXED;
+	goto out;
+fail:
+	if (s)
+		undo(s, user_created);
+out:
+	nscg_close(helper_fd);
+	nscg_session_free(s);
+	if (resolved)
+		nscg_resolved_done(&res);
+	nscg_strv_free(groups, ngroups);
+	nscg_policy_free(p);
+	return ret;
+}
+
+static void fmt_usage(uint64_t v, bool bytes, char *buf, size_t len)
+{
+	if (v == UINT64_MAX)
+		snprintf(buf, len, "n/a");
+	else if (bytes)
+		snprintf(buf, len, "%lluM", (unsigned long long)(v >> 20));
+	else
+		snprintf(buf, len, "%llu.%03llus", (unsigned long long)(v / 1000000),
+			 (unsigned long long)(v % 1000000 / 1000));
+}
+
+int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
+{
+	struct nscg_usage u;
+	char cpu[32], mem[32], oom[32];
+	int r, ret = 0;
+
+	if (s->ns_mask && (r = nscg_ns_restore(&s->saved, s->ns_mask)) < 0)
+		ret = nscg_log_errno(log, LOG_ERR, r, "cannot return to the original namespaces");
+	if ((r = nscg_cgroup_attach(&s->host, &s->orig, 0)) < 0)
+		ret = nscg_log_errno(log, LOG_ERR, r, "cannot move back out of %s", s->name);
+	nscg_cgroup_usage(&s->host, &s->sess, &u);
+	fmt_usage(u.cpu_usec, false, cpu, sizeof(cpu));
+	fmt_usage(u.mem_peak, true, mem, sizeof(mem));
+	if (s->kill_on_close && (r = nscg_cgroup_kill(&s->host, &s->sess, KILL_TIMEOUT_MS)) < 0)
+		ret = nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
+	if (u.oom_kills == UINT64_MAX)
+		snprintf(oom, sizeof(oom), "n/a");
+	else
+		snprintf(oom, sizeof(oom), "%llu", (unsigned long long)u.oom_kills);
+	nscg_log(log, LOG_INFO, "uid %u %s closed: cpu %s, peak memory %s, oom kills %s",
+		 (unsigned)s->uid, s->name, cpu, mem, oom);
+	if (nscg_cgroup_count_procs(&s->host, &s->sess) == 0 &&
+	    (r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0)
+		ret = nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
+	/* The user cgroup goes with its last session; EBUSY means others. */
+	struct nscg_cgroup parent;
+	char uname[32];
+	nscg_cgroup_init(&parent);
+	for (size_t i = 0; i < s->host.n; i++)
+		if (s->user.fd[i] >= 0)
+			parent.fd[i] = openat(s->user.fd[i], "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(uname, sizeof(uname), "user-%u", (unsigned)s->uid);
+	(void)nscg_cgroup_rmdir(&s->host, &parent, uname, 0);
+	nscg_cgroup_close(&parent);
+	return ret;
+}

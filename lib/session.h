@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A sandboxed session, standalone mode (DESIGN.md §3): the steps of
+ * open_session and close_session, with no PAM in sight, so the module is
+ * glue and the steps can be tested on their own. */
+#ifndef NSCG_SESSION_H
+#define NSCG_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "log.h"
+#include "ns.h"
+#include "policy.h"
+
+struct nscg_open_req {
+	const char *conf; /* NULL: NSCG_CONF_PATH */
+	const char *user;
+	const char *service;
+	unsigned helper_timeout_ms;
+};
+
+/* Why an open did not sandbox the login. */
+enum nscg_open_result {
+	NSCG_OPEN_SANDBOXED,
+	NSCG_OPEN_SKIPPED, /* exempt, skipped service or nested login */
+	NSCG_OPEN_REFUSED, /* max_sessions reached */
+	NSCG_OPEN_FAILED, /* see on_error */
+};
+
+struct nscg_session {
+	struct nscg_host host;
+	struct nscg_cgroup orig; /* where the caller was, to go back */
+	struct nscg_cgroup user; /* <parent>/user-UID */
+	struct nscg_cgroup sess; /* .../session-ID */
+	struct nscg_ns_saved saved;
+	unsigned ns_mask;
+	bool kill_on_close;
+	uid_t uid;
+	char name[32]; /* session-ID */
+};
+
+/* Open a session for req. On NSCG_OPEN_SANDBOXED *out holds the session
+ * (the caller is in its cgroup and namespaces). On NSCG_OPEN_FAILED
+ * *on_error says what the login gets (from the policy when it could be
+ * read, else deny) and nothing is left behind. */
+enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
+					const struct nscg_log *log,
+					struct nscg_session **out,
+					enum nscg_on_error *on_error);
+
+/* Close: back to the caller's namespaces and cgroup, log the usage, kill
+ * what is left if the policy says so, remove the cgroups. s stays for
+ * nscg_session_free. */
+int nscg_session_close(struct nscg_session *s, const struct nscg_log *log);
+
+/* Free s without touching the system (for a PAM handle torn down in a
+ * process that did not open the session). */
+void nscg_session_free(struct nscg_session *s);
+
+#endif
