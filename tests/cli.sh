@@ -5,7 +5,8 @@ set -u
 CTL=$BUILD/nscgctl
 [ "$(id -u)" = 0 ] || { fail cli/root "needs root"; exit 1; }
 
-d=$(make_confdir)
+make_confdir
+d=$CONFDIR
 u=nscgt-u$$ g1=nscgt-a$$ g2=nscgt-b$$
 groupadd "$g1" && groupadd "$g2" &&
 	useradd -M -N -g "$g1" -G "$g2" -s /usr/sbin/nologin "$u" ||

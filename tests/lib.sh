@@ -38,11 +38,10 @@ lacks() {
 	if grep -qF -- "$3" <<<"$2"; then fail "$1" "unexpected '$3' in: ${2:0:600}"; else pass "$1"; fi
 }
 
-# A private root-owned directory for policy files.
+# A private root-owned directory for policy files, in $CONFDIR. (Not
+# $(make_confdir): cleanups registered in a subshell would be lost.)
 make_confdir() {
-	local d
-	d=$(mktemp -d /tmp/nscg-conf-XXXXXX)
-	chmod 0755 "$d"
-	on_exit "rm -rf '$d'"
-	echo "$d"
+	CONFDIR=$(mktemp -d /tmp/nscg-conf-XXXXXX)
+	chmod 0755 "$CONFDIR"
+	on_exit "rm -rf '$CONFDIR'"
 }

@@ -8,7 +8,8 @@ set -u
 [ "$(id -u)" = 0 ] || { fail pamtester/root "needs root"; exit 1; }
 command -v pamtester >/dev/null || { fail pamtester/installed "pamtester missing"; exit 1; }
 
-d=$(make_confdir)
+make_confdir
+d=$CONFDIR
 svc=nscg-test-$$ parent=nscg-test-$$ u=nscgt-p$$
 useradd -M -N -s /bin/sh "$u" || { fail pamtester/setup useradd; exit 1; }
 uid=$(id -u "$u")
