@@ -123,3 +123,18 @@ expect pamtester/exempt 0 pamtester "$svc" "$u" open_session close_session
 grep -q ":/$parent" "$d/probe.out" && fail pamtester/exempt-not-sandboxed || pass pamtester/exempt-not-sandboxed
 [ -n "$(cat "$d/probe.out.pid" 2>/dev/null)" ] && kill -9 "$(cat "$d/probe.out.pid")" 2>/dev/null
 true
+
+# Under valgrind memcheck: no leak and no memory error from the module.
+# (valgrind 3.19 lacks pidfd_open, so this also runs the per-namespace
+# setns fallback.)
+if command -v valgrind >/dev/null; then
+	write_policy ""
+	expect pamtester/valgrind-memcheck 0 valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		pamtester "$svc" "$u" open_session close_session
+	pid=$(cat "$d/probe.out.pid" 2>/dev/null)
+	[ -n "$pid" ] && ! running "$pid" && pass pamtester/valgrind-session-cleaned ||
+		fail pamtester/valgrind-session-cleaned
+else
+	fail pamtester/valgrind "valgrind missing"
+fi
