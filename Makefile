@@ -50,6 +50,7 @@ DLOPEN  := $(B)/test-dlopen
 RETVAL  := $(B)/test-pam-retval
 CGTEST  := $(B)/test-cgroup
 NSTEST  := $(B)/test-ns
+RUNNER  := $(B)/session-runner
 BENCH   := $(B)/bench-policy
 
 .PHONY: all check test deps install uninstall clean fuzz bench demo
@@ -88,6 +89,9 @@ $(CGTEST): $(B)/tests/cgroup/test-cgroup.o $(LIBNSCG)
 $(NSTEST): $(B)/tests/ns/test-ns.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
+$(RUNNER): $(B)/tests/pam/session-runner.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam -lpthread
+
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
@@ -106,7 +110,7 @@ bench: $(BENCH)
 	$(BENCH)
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
-TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(FUZZ)
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FUZZ)
 check: all $(TEST_BINS)
 	BUILD=$(CURDIR)/$(B) tests/run check
 

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KILL_TIMEOUT_MS 2000
@@ -43,14 +45,22 @@ static int thread_count(void)
 	return t ? atoi(t + 9) : -EIO;
 }
 
+/* The inode of the initial cgroup namespace, fixed by the kernel
+ * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
+#define CGROUP_INIT_INO 0xEFFFFFFBu
+
 /* A login inside a sandboxed session (su, sudo) is not sandboxed again:
- * its cgroup namespace is not the initial one. */
+ * its cgroup namespace is not the one of PID 1. /proc/1/ns may be closed
+ * to us (a non-dumpable init), then the initial namespace stands in. */
 static bool nested(void)
 {
 	struct stat self, init;
 
-	return stat("/proc/self/ns/cgroup", &self) == 0 &&
-	       stat("/proc/1/ns/cgroup", &init) == 0 && self.st_ino != init.st_ino;
+	if (stat("/proc/self/ns/cgroup", &self) < 0)
+		return false;
+	if (stat("/proc/1/ns/cgroup", &init) == 0)
+		return self.st_ino != init.st_ino;
+	return self.st_ino != CGROUP_INIT_INO;
 }
 
 /* The caller's cgroup in each used hierarchy, from /proc/self/cgroup. */
@@ -142,6 +152,30 @@ static int sweep_and_count(struct nscg_session *s, const struct nscg_log *log)
 	return live;
 }
 
+#define LOCK_TIMEOUT_MS 5000
+
+/* An exclusive flock on the user cgroup directory, waited for at most
+ * LOCK_TIMEOUT_MS. Returns the fd holding it or -errno. */
+static int lock_user(const struct nscg_session *s, const struct nscg_log *log)
+{
+	int fd = openat(first_fd(&s->user), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open the user cgroup");
+	for (unsigned waited = 0;; waited += 2) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_TIMEOUT_MS) {
+			int r = nscg_log_errno(log, LOG_ERR, -errno,
+					       "cannot lock the cgroup of uid %u", (unsigned)s->uid);
+			nscg_close(fd);
+			return r;
+		}
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* The hostname template with %u, %h, %s expanded; characters a hostname
  * cannot hold become '-'. */
 static void expand_hostname(const char *tpl, const char *user, const char *sid,
@@ -219,7 +253,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	size_t ngroups = 0;
 	bool user_created = false, resolved = false;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
-	int r, helper_fd = -1;
+	int r, helper_fd = -1, lock_fd = -1;
 
 	*out = NULL;
 	*on_error = NSCG_ON_ERROR_DENY;
@@ -311,6 +345,12 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	nscg_limits_from_policy(&res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
 		goto fail;
+	/* Sweeping, counting and creating are one step per user: another
+	 * login of the same user must not take a session that is being set
+	 * up (created, not yet entered) for an orphan. */
+	lock_fd = lock_user(s, log);
+	if (lock_fd < 0)
+		goto fail;
 	int live = sweep_and_count(s, log);
 	if (live < 0) {
 		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
@@ -354,6 +394,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
 		goto fail;
 	}
+	lock_fd = nscg_close(lock_fd); /* populated now: no longer an orphan */
 	if (s->ns_mask) {
 		char host[65];
 		if ((r = nscg_ns_save(&s->saved)) < 0) {
@@ -378,6 +419,7 @@ fail:
 	if (s)
 		undo(s, user_created);
 out:
+	nscg_close(lock_fd);
 	nscg_close(helper_fd);
 	nscg_session_free(s);
 	if (resolved)

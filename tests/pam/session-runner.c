@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Does what login does: pam_start, pam_open_session, fork, drop to the
+ * user, exec a command, wait, pam_close_session, pam_end.
+ *
+ *   session-runner [--keep-root] [--thread] SERVICE USER CMD [ARG...]
+ *
+ * Exit status: the command's (128+N for signal N), or 200 + the PAM error
+ * of open_session. --keep-root runs the command as root (for nested
+ * logins); --thread starts a thread first (a multithreaded caller). */
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void *idle(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct pam_conv conv = { NULL, NULL };
+	bool keep_root = false;
+	pam_handle_t *pamh = NULL;
+	pthread_t th;
+	int i = 1, r, st;
+
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--keep-root"))
+			keep_root = true;
+		else if (!strcmp(argv[i], "--thread"))
+			pthread_create(&th, NULL, idle, NULL);
+	}
+	if (argc - i < 3) {
+		fprintf(stderr, "usage: session-runner [--keep-root] [--thread] SERVICE USER CMD...\n");
+		return 2;
+	}
+	const char *service = argv[i], *user = argv[i + 1];
+	struct passwd *pw = getpwnam(user);
+	if (!pw || pam_start(service, user, &conv, &pamh) != PAM_SUCCESS)
+		return 2;
+	r = pam_open_session(pamh, 0);
+	if (r != PAM_SUCCESS) {
+		fprintf(stderr, "session-runner: open_session: %s\n", pam_strerror(pamh, r));
+		pam_end(pamh, r);
+		return 200 + r;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!keep_root && (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+				   setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0))
+			_exit(127);
+		execvp(argv[i + 2], argv + i + 2);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	r = pam_close_session(pamh, 0);
+	if (r != PAM_SUCCESS)
+		fprintf(stderr, "session-runner: close_session: %s\n", pam_strerror(pamh, r));
+	pam_end(pamh, r);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

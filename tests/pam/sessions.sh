@@ -1,0 +1,132 @@
+#!/bin/bash
+# Sessions as login opens them (tests/pam/session-runner.c: open, fork,
+# drop to the user, exec, wait, close), as root: what the user sees and
+# cannot do inside, limits that bite, faults, and many sessions at once.
+set -u
+. "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" = 0 ] || { fail sessions/root "needs root"; exit 1; }
+RUN=$BUILD/session-runner
+
+make_confdir
+d=$CONFDIR
+svc=nscg-sess-$$ parent=nscg-test-$$ u=nscgt-s$$
+useradd -M -N -s /bin/sh "$u" || { fail sessions/setup useradd; exit 1; }
+uid=$(id -u "$u")
+on_exit "userdel '$u' 2>/dev/null"
+on_exit "rm -f /etc/pam.d/$svc"
+remove_parent() {
+	local h
+	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
+		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	true
+}
+on_exit remove_parent
+syslog=$d/syslog
+if [ ! -e /dev/log ]; then
+	python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 600 &
+	on_exit "touch '$d/stop'; wait"
+	for _ in $(seq 50); do [ -e "$syslog.ready" ] && break; sleep 0.1; done
+fi
+install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
+cat >/etc/pam.d/$svc <<EOC
+session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
+session  required pam_permit.so
+EOC
+policy() { # extra [default] lines
+	printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\n[default]\nsession.memory.max = 64M\nsession.memory.swap.max = 0\nsession.pids.max = 32\n%s\n' \
+		"$parent" "$d" "$1" >"$d/nscg.conf"
+	chmod 0644 "$d/nscg.conf"
+}
+# Session cgroups of the user, counted once whatever the hierarchies.
+sessions_left() {
+	ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null |
+		xargs -r -n1 basename | sort -u | wc -l
+}
+# The user's processes that still run (zombies wait for init to reap).
+running_sleeps() { ps -u "$u" -o stat=,comm= | grep -v '^Z' | grep -c sleep; }
+
+policy ""
+# What the user can and cannot do inside.
+expect sessions/limit-readonly-for-user 0 "$RUN" "$svc" "$u" sh -c \
+	'! echo 1G 2>/dev/null >/sys/fs/cgroup/memory/memory.limit_in_bytes'
+expect sessions/limit-visible 0 "$RUN" "$svc" "$u" sh -c \
+	'test "$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" = 67108864'
+expect sessions/cannot-move-to-ns-root 0 "$RUN" "$svc" "$u" sh -c \
+	'! echo $$ 2>/dev/null >/sys/fs/cgroup/unified/cgroup.procs && ! echo $$ 2>/dev/null >/sys/fs/cgroup/memory/cgroup.procs'
+expect sessions/cannot-unmount 0 "$RUN" "$svc" "$u" sh -c \
+	'! umount /sys/fs/cgroup 2>/dev/null && ! mount -o remount,rw /sys/fs/cgroup 2>/dev/null'
+expect sessions/cgroup-is-root 0 "$RUN" "$svc" "$u" sh -c \
+	'! grep -qv ":/$" /proc/self/cgroup'
+expect sessions/no-module-fds 0 "$RUN" "$svc" "$u" sh -c \
+	'! ls -l /proc/self/fd/ | grep -E -- "-> (/sys/|socket:|/memfd:|.*/ns/)"'
+# pids.max stops a fork loop; what was started dies at logout.
+# (32 tasks: the caller, perl and at most 30 children.)
+expect sessions/pids-max-stops-fork-loop 0 "$RUN" "$svc" "$u" perl -e \
+	'my $n = 0; for (1..60) { my $p = fork(); last unless defined $p; if (!$p) { sleep 30; exit 0 } $n++ } exit($n >= 10 && $n <= 31 ? 0 : 1)'
+[ "$(running_sleeps)" = 0 ] && pass sessions/fork-loop-killed-at-logout ||
+	fail sessions/fork-loop-killed-at-logout "$(running_sleeps) left"
+# The memory limit kills a hog inside the session only.
+expect sessions/memory-hog-killed 0 "$RUN" "$svc" "$u" sh -c \
+	'tail /dev/zero; test $? -eq 137'
+grep -q "uid $uid session-[0-9a-f]* closed: .*oom kills [1-9]" "$syslog" &&
+	pass sessions/oom-kill-in-accounting || fail sessions/oom-kill-in-accounting
+expect sessions/nohup-killed 0 "$RUN" "$svc" "$u" sh -c 'nohup sleep 1000 >/dev/null 2>&1 & exit 0'
+[ "$(running_sleeps)" = 0 ] && pass sessions/nohup-gone || fail sessions/nohup-gone
+[ "$(sessions_left)" = 0 ] && pass sessions/nothing-left || fail sessions/nothing-left
+
+# A login inside a session (su, sudo) is not sandboxed again.
+expect sessions/nested-login-skipped 0 "$RUN" --keep-root "$svc" "$u" \
+	"$RUN" "$svc" "$u" sh -c 'grep -q ":/$" /proc/self/cgroup'
+grep -q "nested login inside a sandboxed session" "$syslog" &&
+	pass sessions/nested-logged || fail sessions/nested-logged
+# A multithreaded caller is refused (setns needs a single thread).
+expect sessions/threaded-caller-refused 214 "$RUN" --thread "$svc" "$u" true
+grep -q "threads; namespaces can only be joined by a single-threaded caller" "$syslog" &&
+	pass sessions/threaded-logged || fail sessions/threaded-logged
+# An unknown user.
+expect sessions/unknown-user-refused 2 "$RUN" "$svc" "nscgt-none$$" true
+
+# max_sessions: the third login is refused while two are open.
+policy "max_sessions = 2"
+"$RUN" "$svc" "$u" sleep 3 & a=$!
+"$RUN" "$svc" "$u" sleep 3 & b=$!
+for _ in $(seq 50); do [ "$(sessions_left)" -ge 2 ] && break; sleep 0.1; done
+expect sessions/max-sessions-refused 206 "$RUN" "$svc" "$u" true
+grep -q "refusing a login of $u: 2 sessions are open and max_sessions is 2" "$syslog" &&
+	pass sessions/max-sessions-logged || fail sessions/max-sessions-logged
+wait $a $b
+[ "$(sessions_left)" = 0 ] && pass sessions/max-sessions-cleanup || fail sessions/max-sessions-cleanup
+
+# An orphan (the login was SIGKILLed before close) is swept by the next
+# open of that user.
+policy ""
+"$RUN" "$svc" "$u" sleep 30 & r=$!
+for _ in $(seq 50); do [ "$(sessions_left)" -ge 1 ] && break; sleep 0.1; done
+pkill -KILL -u "$u" sleep; kill -KILL $r; wait $r 2>/dev/null
+[ "$(sessions_left)" = 1 ] && pass sessions/orphan-present || fail sessions/orphan-present
+expect sessions/open-after-orphan 0 "$RUN" "$svc" "$u" true
+grep -q "removed the orphaned session-" "$syslog" && pass sessions/orphan-swept || fail sessions/orphan-swept
+[ "$(sessions_left)" = 0 ] && pass sessions/orphan-gone || fail sessions/orphan-gone
+
+# 50 sessions open at once, then all close cleanly.
+pids=()
+for i in $(seq 50); do "$RUN" "$svc" "$u" sleep 2 & pids+=($!); done
+for _ in $(seq 100); do [ "$(sessions_left)" -ge 50 ] && break; sleep 0.1; done
+[ "$(sessions_left)" = 50 ] && pass sessions/fifty-open || fail sessions/fifty-open "$(sessions_left) open"
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+[ $bad = 0 ] && pass sessions/fifty-closed-ok || fail sessions/fifty-closed-ok "$bad failed"
+[ "$(sessions_left)" = 0 ] && pass sessions/fifty-nothing-left || fail sessions/fifty-nothing-left
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
+	pass sessions/user-cgroup-removed || fail sessions/user-cgroup-removed
+
+# A read-only cgroupfs (here: an unwritable parent) fails cleanly.
+policy ""
+for h in /sys/fs/cgroup/memory; do mkdir -p "$h/$parent"; done
+mount -o bind,ro /sys/fs/cgroup/memory/"$parent" /sys/fs/cgroup/memory/"$parent" 2>/dev/null &&
+	{
+		expect sessions/readonly-cgroupfs-denied 214 "$RUN" "$svc" "$u" true
+		umount /sys/fs/cgroup/memory/"$parent"
+		[ "$(sessions_left)" = 0 ] && pass sessions/readonly-nothing-left || fail sessions/readonly-nothing-left
+	} || fail sessions/readonly-setup
