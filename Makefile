@@ -52,6 +52,7 @@ CGTEST  := $(B)/test-cgroup
 NSTEST  := $(B)/test-ns
 RUNNER  := $(B)/session-runner
 BENCH   := $(B)/bench-policy
+BENCHS  := $(B)/bench-session
 
 .PHONY: all check test deps install uninstall clean fuzz bench demo
 all: $(MODULE) $(HELPER) $(CLI)
@@ -92,6 +93,9 @@ $(NSTEST): $(B)/tests/ns/test-ns.o $(LIBNSCG)
 $(RUNNER): $(B)/tests/pam/session-runner.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam -lpthread
 
+$(BENCHS): $(B)/bench/bench-session.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam
+
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
@@ -106,8 +110,9 @@ $(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
 fuzz: $(FUZZ)
 	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),600)
 
-bench: $(BENCH)
+bench: all $(BENCH) $(BENCHS)
 	$(BENCH)
+	BUILD=$(CURDIR)/$(B) bench/run-session.sh
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
 TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FUZZ)

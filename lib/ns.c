@@ -99,24 +99,38 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Reap pid within timeout_ms, killing it if it does not exit. */
+/* Reap pid within timeout_ms, killing it if it does not exit. Waits on
+ * a pidfd where the kernel has them (>= 5.3), else polls every ms. */
 static int reap(pid_t pid, unsigned timeout_ms)
 {
 	uint64_t deadline = now_ms() + timeout_ms;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int st;
 
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
+		if (r == pid) {
+			nscg_close(pfd);
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (now_ms() >= deadline) {
+		}
+		if (r < 0 && errno != EINTR) {
+			r = -errno;
+			nscg_close(pfd);
+			return r;
+		}
+		uint64_t now = now_ms();
+		if (now >= deadline) {
 			kill(pid, SIGKILL);
 			deadline = UINT64_MAX; /* SIGKILL is not refused */
 		}
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			int left = deadline == UINT64_MAX ? 1000 : (int)(deadline - now);
+			(void)poll(&p, 1, left);
+		} else {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
