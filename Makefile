@@ -145,8 +145,8 @@ uninstall:
 
 # The main job, shown on this machine (see README).
 demo: deps
-	$(MAKE) all
-	tests/demo.sh
+	$(MAKE) all $(RUNNER)
+	BUILD=$(CURDIR)/$(B) tests/demo.sh
 
 clean:
 	rm -rf $(B)
