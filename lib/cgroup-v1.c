@@ -135,22 +135,14 @@ static int v1_apply(const struct nscg_hier *h, int dirfd,
 
 static void v1_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 {
-	char buf[32];
 	uint64_t v;
 
 	if (h->ctrls & NSCG_CTRL_CPUACCT &&
-	    nscg_read_at(dirfd, "cpuacct.usage", buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		if (nscg_parse_u64(buf, &v) == 0)
-			u->cpu_usec = v / 1000;
-	}
+	    nscg_read_u64_at(dirfd, "cpuacct.usage", &v) == 0)
+		u->cpu_usec = v / 1000;
 	if (h->ctrls & NSCG_CTRL_MEMORY) {
-		if (nscg_read_at(dirfd, "memory.max_usage_in_bytes", buf,
-				 sizeof(buf)) > 0) {
-			buf[strcspn(buf, "\n")] = '\0';
-			if (nscg_parse_u64(buf, &v) == 0)
-				u->mem_peak = v;
-		}
+		if (nscg_read_u64_at(dirfd, "memory.max_usage_in_bytes", &v) == 0)
+			u->mem_peak = v;
 		if (nscg_read_keyed(dirfd, "memory.oom_control", "oom_kill", &v) == 0)
 			u->oom_kills = v;
 	}

@@ -88,16 +88,12 @@ static int v2_apply(const struct nscg_hier *h, int dirfd,
 static void v2_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 {
 	uint64_t v;
-	char buf[32];
 
 	if (nscg_read_keyed(dirfd, "cpu.stat", "usage_usec", &v) == 0)
 		u->cpu_usec = v;
 	if (h->ctrls & NSCG_CTRL_MEMORY) {
-		if (nscg_read_at(dirfd, "memory.peak", buf, sizeof(buf)) > 0) {
-			buf[strcspn(buf, "\n")] = '\0';
-			if (nscg_parse_u64(buf, &v) == 0)
-				u->mem_peak = v;
-		}
+		if (nscg_read_u64_at(dirfd, "memory.peak", &v) == 0)
+			u->mem_peak = v;
 		if (nscg_read_keyed(dirfd, "memory.events", "oom_kill", &v) == 0)
 			u->oom_kills = v;
 	}

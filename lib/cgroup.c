@@ -103,6 +103,17 @@ int nscg_read_at(int dirfd, const char *file, char *buf, size_t len)
 	return (int)n;
 }
 
+int nscg_read_u64_at(int dirfd, const char *file, uint64_t *out)
+{
+	char buf[32];
+	int r = nscg_read_at(dirfd, file, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	buf[strcspn(buf, "\n")] = '\0';
+	return nscg_parse_u64(buf, out);
+}
+
 int nscg_read_keyed(int dirfd, const char *file, const char *key,
 		    uint64_t *out)
 {

@@ -141,6 +141,8 @@ extern const struct nscg_backend nscg_backend_v2;
 /* Small I/O at a directory fd, shared by the backends. */
 int nscg_write_at(int dirfd, const char *file, const char *value);
 int nscg_read_at(int dirfd, const char *file, char *buf, size_t len);
+/* Read a file holding one decimal number. */
+int nscg_read_u64_at(int dirfd, const char *file, uint64_t *out);
 /* Read "key value" lines of file at dirfd; -ENOENT if key is absent. */
 int nscg_read_keyed(int dirfd, const char *file, const char *key,
 		    uint64_t *out);

@@ -45,3 +45,33 @@ make_confdir() {
 	chmod 0755 "$CONFDIR"
 	on_exit "rm -rf '$CONFDIR'"
 }
+
+# The fixture of a session test, as root: a policy directory ($d, with a
+# root-owned copy of the helper), a PAM service name ($svc), a cgroup
+# parent ($parent), a test user ($u, $uid) and pam_syslog's lines in
+# $syslog (caught on /dev/log when no syslog daemon holds it). All of it
+# is removed at exit. PREFIX names the test user.
+session_fixture() {
+	make_confdir
+	d=$CONFDIR
+	svc=nscg-test-$$ parent=nscg-test-$$ u=$1$$
+	useradd -M -N -s /bin/sh "$u" || { fail "$1/setup" useradd; exit 1; }
+	uid=$(id -u "$u")
+	on_exit "userdel '$u' 2>/dev/null"
+	on_exit "rm -f /etc/pam.d/$svc"
+	on_exit remove_parent
+	syslog=$d/syslog
+	if [ ! -e /dev/log ]; then
+		python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 600 &
+		on_exit "touch '$d/stop'; wait"
+		for _ in $(seq 50); do [ -e "$syslog.ready" ] && break; sleep 0.1; done
+	fi
+	install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
+}
+remove_parent() {
+	local h
+	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
+		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	true
+}

@@ -14,30 +14,8 @@
 #include "cgroup.h"
 #include "util.h"
 
-static unsigned pass, fail;
-static char logbuf[8192];
-
-static void capture(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	(void)prio;
-	size_t o = strlen(logbuf);
-	snprintf(logbuf + o, sizeof(logbuf) - o, "%s\n", msg);
-}
-
-static const struct nscg_log tlog = { .emit = capture, .max_prio = LOG_DEBUG };
-
-#define T(name, cond)                                                          \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("PASS: cgroup/%s\n", name);                     \
-			pass++;                                                \
-		} else {                                                       \
-			printf("FAIL: cgroup/%s (%s:%d: %s)\n", name, __FILE__,  \
-			       __LINE__, #cond);                               \
-			fail++;                                                \
-		}                                                              \
-	} while (0)
+#define TEST_GROUP "cgroup"
+#include "../root-test.h"
 
 static char parent[64];
 

@@ -17,32 +17,8 @@
 #include "ns.h"
 #include "util.h"
 
-static unsigned pass, fail;
-static char logbuf[8192];
-
-static void capture(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	(void)prio;
-	size_t o = strlen(logbuf);
-	snprintf(logbuf + o, sizeof(logbuf) - o, "%s\n", msg);
-}
-
-static const struct nscg_log tlog = { .emit = capture, .max_prio = LOG_DEBUG };
-
-#define T(name, cond)                                                          \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("PASS: ns/%s\n", name);                         \
-			pass++;                                                \
-		} else {                                                       \
-			printf("FAIL: ns/%s (%s:%d: %s)%s%s\n", name, __FILE__,  \
-			       __LINE__, #cond, logbuf[0] ? " log: " : "",      \
-			       logbuf);                                        \
-			fail++;                                                \
-		}                                                              \
-		fflush(stdout);                                                \
-	} while (0)
+#define TEST_GROUP "ns"
+#include "../root-test.h"
 
 static void nslinks(char out[4][64])
 {

@@ -8,29 +8,7 @@ set -u
 [ "$(id -u)" = 0 ] || { fail pamtester/root "needs root"; exit 1; }
 command -v pamtester >/dev/null || { fail pamtester/installed "pamtester missing"; exit 1; }
 
-make_confdir
-d=$CONFDIR
-svc=nscg-test-$$ parent=nscg-test-$$ u=nscgt-p$$
-useradd -M -N -s /bin/sh "$u" || { fail pamtester/setup useradd; exit 1; }
-uid=$(id -u "$u")
-on_exit "userdel '$u' 2>/dev/null"
-on_exit "rm -f /etc/pam.d/$svc"
-remove_parent() {
-	local h
-	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
-		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	true
-}
-on_exit remove_parent
-# pam_syslog's lines, caught on /dev/log when no syslog daemon holds it.
-syslog=$d/syslog
-if [ ! -e /dev/log ]; then
-	python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 300 &
-	on_exit "touch '$d/stop'; wait"
-	for _ in $(seq 50); do [ -e "$syslog.ready" ] && break; sleep 0.1; done
-fi
-install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
+session_fixture nscgt-p
 
 write_policy() { # EXTRA-GLOBAL-LINES
 	cat >"$d/nscg.conf" <<EOC

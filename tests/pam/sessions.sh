@@ -7,28 +7,7 @@ set -u
 [ "$(id -u)" = 0 ] || { fail sessions/root "needs root"; exit 1; }
 RUN=$BUILD/session-runner
 
-make_confdir
-d=$CONFDIR
-svc=nscg-sess-$$ parent=nscg-test-$$ u=nscgt-s$$
-useradd -M -N -s /bin/sh "$u" || { fail sessions/setup useradd; exit 1; }
-uid=$(id -u "$u")
-on_exit "userdel '$u' 2>/dev/null"
-on_exit "rm -f /etc/pam.d/$svc"
-remove_parent() {
-	local h
-	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
-		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	true
-}
-on_exit remove_parent
-syslog=$d/syslog
-if [ ! -e /dev/log ]; then
-	python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 600 &
-	on_exit "touch '$d/stop'; wait"
-	for _ in $(seq 50); do [ -e "$syslog.ready" ] && break; sleep 0.1; done
-fi
-install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
+session_fixture nscgt-s
 cat >/etc/pam.d/$svc <<EOC
 session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
 session  required pam_permit.so
