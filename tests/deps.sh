@@ -3,7 +3,8 @@
 # Quick when everything is already there.
 set -eu
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
-      libcap-ng-dev libiniparser-dev pamtester valgrind passwd)
+      libcap-ng-dev libiniparser-dev pamtester valgrind passwd
+      openssh-server openssh-client perl python3 procps)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

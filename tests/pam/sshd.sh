@@ -1,0 +1,77 @@
+#!/bin/bash
+# A real sshd on 127.0.0.1, as root: its own config, host key and port;
+# a link to /usr/sbin/sshd under another name, so OpenSSH uses a PAM
+# service of ours; a test user logging in with a key.
+set -u
+. "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" = 0 ] || { fail sshd/root "needs root"; exit 1; }
+[ -x /usr/sbin/sshd ] || { fail sshd/installed "openssh-server missing"; exit 1; }
+
+session_fixture nscgt-h
+# sshd's privilege separation directory; ours only if it was missing.
+if [ ! -d /run/sshd ]; then
+	mkdir -m 0755 /run/sshd
+	on_exit "rmdir /run/sshd"
+fi
+port=$((20000 + $$ % 20000))
+ln -s /usr/sbin/sshd "$d/$svc"
+ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
+mkdir -m 0755 "$d/keys"
+install -m 0644 "$d/user_key.pub" "$d/keys/$u"
+cat >"$d/nscg.conf" <<EOC
+[global]
+cgroup_parent = $parent
+helper = $d/nscg-helper
+[default]
+session.memory.max = 256M
+session.pids.max = 64
+hostname = ssh-%u
+EOC
+chmod 0644 "$d/nscg.conf"
+cat >/etc/pam.d/$svc <<EOC
+auth     required pam_permit.so
+account  required pam_permit.so
+session  required pam_unix.so
+session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
+EOC
+cat >"$d/sshd_config" <<EOC
+ListenAddress 127.0.0.1
+Port $port
+HostKey $d/host_key
+PidFile $d/sshd.pid
+UsePAM yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile $d/keys/%u
+StrictModes no
+PermitRootLogin no
+AllowUsers $u
+EOC
+"$d/$svc" -f "$d/sshd_config" -E "$d/sshd.log"
+on_exit "kill \$(cat '$d/sshd.pid' 2>/dev/null) 2>/dev/null"
+for _ in $(seq 50); do [ -s "$d/sshd.pid" ] && break; sleep 0.1; done
+[ -s "$d/sshd.pid" ] && pass sshd/started || { fail sshd/started "$(cat "$d/sshd.log")"; exit 1; }
+
+SSH=(ssh -i "$d/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+	-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR "$u@127.0.0.1")
+out=$(timeout 30 "${SSH[@]}" 'cat /proc/self/cgroup; echo "host=$(hostname)"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls -l /proc/self/fd/; nohup sleep 1000 >/dev/null 2>&1 & echo "pid=$!"' 2>&1)
+rc=$?
+[ $rc = 0 ] && pass sshd/login || fail sshd/login "rc $rc: $out $(tail -5 "$d/sshd.log")"
+cg=$(grep -E '^[0-9]+:' <<<"$out")
+[ -n "$cg" ] && ! grep -qv ':/$' <<<"$cg" && pass sshd/cgroup-root || fail sshd/cgroup-root "$out"
+grep -qx "host=ssh-$u" <<<"$out" && pass sshd/hostname || fail sshd/hostname "$out"
+grep -qx 268435456 <<<"$out" && pass sshd/session-limit || fail sshd/session-limit "$out"
+grep -E -- '-> (/sys/|/memfd:|.*/ns/)' <<<"$out" && fail sshd/no-module-fds "$out" || pass sshd/no-module-fds
+pid=$(sed -n 's/^pid=//p' <<<"$out")
+for _ in $(seq 50); do
+	[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] && break
+	sleep 0.1
+done
+[ -n "$pid" ] && ! { [ -e /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status; } &&
+	pass sshd/nohup-killed-at-logout || fail sshd/nohup-killed-at-logout "pid $pid"
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
+	pass sshd/cgroups-removed || fail sshd/cgroups-removed
+grep -q "uid $uid session-[0-9a-f]* closed: cpu" "$syslog" && pass sshd/accounting-logged ||
+	fail sshd/accounting-logged "$(cat "$syslog")"
