@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -36,6 +37,8 @@ int nscg_ns_save(struct nscg_ns_saved *s)
 	for (size_t i = 0; i < 4; i++)
 		s->fd[i] = -1;
 	s->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!getcwd(s->cwd_path, sizeof(s->cwd_path)))
+		snprintf(s->cwd_path, sizeof(s->cwd_path), "/");
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
 		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -69,12 +72,55 @@ int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask)
 	return ret;
 }
 
+/* Whoever can replace an entry of a directory can replace the helper:
+ * every directory on the way must be root's and not writable by others,
+ * unless sticky (like /tmp, where only an entry's owner may replace it). */
+static bool dir_trusted(const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) && st->st_uid == 0 &&
+	       (!(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX));
+}
+
 int nscg_helper_open(const char *path, const struct nscg_log *log)
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
+	char comp[256];
 
-	fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (path[0] != '/')
+		return nscg_log_errno(log, LOG_ERR, -EINVAL,
+				      "the helper path %s is not absolute", path);
+	/* Walk from / one component at a time, never following a link. */
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (const char *c = path; fd >= 0;) {
+		c += strspn(c, "/");
+		size_t n = strcspn(c, "/");
+		if (fstat(fd, &st) < 0)
+			break;
+		if (!S_ISDIR(st.st_mode))
+			break; /* a file in the middle: ENOTDIR below */
+		if (!dir_trusted(&st)) {
+			nscg_log(log, LOG_ERR,
+				 "refusing the helper %s: a directory on its path is writable by others than root (uid %u, mode %04o)",
+				 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+			return -EPERM;
+		}
+		if (n == 0 || n >= sizeof(comp)) {
+			errno = n ? ENAMETOOLONG : EISDIR;
+			return nscg_log_errno(log, LOG_ERR, -errno,
+					      "cannot open the helper %s", path);
+		}
+		memcpy(comp, c, n);
+		comp[n] = '\0';
+		c += n;
+		bool last = c[strspn(c, "/")] == '\0';
+		int next = openat(fd, comp, O_PATH | O_CLOEXEC | O_NOFOLLOW |
+						    (last ? 0 : O_DIRECTORY));
+		nscg_close(fd);
+		fd = next;
+		if (last)
+			break;
+	}
 	if (fd < 0)
 		return nscg_log_errno(log, LOG_ERR, -errno,
 				      "cannot open the helper %s", path);
@@ -105,6 +151,7 @@ static int reap(pid_t pid, unsigned timeout_ms)
 {
 	uint64_t deadline = now_ms() + timeout_ms;
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	bool killed = false;
 	int st;
 
 	for (;;) {
@@ -120,13 +167,19 @@ static int reap(pid_t pid, unsigned timeout_ms)
 		}
 		uint64_t now = now_ms();
 		if (now >= deadline) {
+			if (killed) {
+				/* Stuck in the kernel (D state): give up on
+				 * it rather than hang the login. */
+				nscg_close(pfd);
+				return -ETIMEDOUT;
+			}
 			kill(pid, SIGKILL);
-			deadline = UINT64_MAX; /* SIGKILL is not refused */
+			killed = true;
+			deadline = now + 1000;
 		}
 		if (pfd >= 0) {
 			struct pollfd p = { .fd = pfd, .events = POLLIN };
-			int left = deadline == UINT64_MAX ? 1000 : (int)(deadline - now);
-			(void)poll(&p, 1, left);
+			(void)poll(&p, 1, (int)(deadline - now));
 		} else {
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
@@ -163,9 +216,13 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 		_exit(127);
 	}
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int fd = 0; fd < 3; fd++)
-		if (devnull < 0 || dup2(devnull, fd) < 0)
+	for (int fd = 0; fd < 3; fd++) {
+		if (devnull < 0)
 			_exit(127);
+		/* dup2 onto itself would keep close-on-exec. */
+		if (devnull == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(devnull, fd) < 0)
+			_exit(127);
+	}
 	/* Everything above 3 but the exec fd is closed on exec already
 	 * if the caller was careful; close the rest of it explicitly. */
 	syscall(SYS_close_range, 4, helper_fd - 1, 0);
@@ -232,15 +289,24 @@ int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
 			  const struct nscg_log *log)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	sigset_t chld, oldmask;
 	char msg[600];
 	int sv[2], r;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return nscg_log_errno(log, LOG_ERR, -errno, "socketpair");
-	/* A caller that ignores SIGCHLD would have the helper reaped
-	 * behind our back (as pam_namespace guards against too). */
-	sigaction(SIGCHLD, &dfl, &old);
+	/* SIGCHLD is blocked meanwhile, so the caller's own handler still
+	 * gets it afterwards for its other children. A caller that ignores
+	 * it (or sets SA_NOCLDWAIT) would have the helper reaped behind our
+	 * back: only then the default action is put in place. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &oldmask);
+	sigaction(SIGCHLD, NULL, &old);
+	bool swap = old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT);
+	if (swap)
+		sigaction(SIGCHLD, &dfl, NULL);
 	pid = fork();
 	if (pid == 0) {
 		nscg_close(sv[0]);
@@ -298,10 +364,12 @@ int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
 		(void)nscg_ns_restore(saved, mask);
 		goto kill_out;
 	}
-	if ((mask & NSCG_NS_MOUNT) && saved->cwd >= 0 && fchdir(saved->cwd) < 0 &&
-	    chdir("/") < 0)
-		nscg_log_errno(log, LOG_WARNING, -errno, "cannot restore the working directory");
-	(void)nscg_write_all(sv[0], "G", 1);
+	/* By name: the saved fd would lead back into the host's mount tree,
+	 * and so would everything the caller forks from here. */
+	if ((mask & NSCG_NS_MOUNT) && chdir(saved->cwd_path) < 0 && chdir("/") < 0)
+		nscg_log_errno(log, LOG_WARNING, -errno, "cannot set the working directory");
+	/* MSG_NOSIGNAL: a helper that died must not SIGPIPE the caller. */
+	(void)send(sv[0], "G", 1, MSG_NOSIGNAL);
 	nscg_close(sv[0]);
 	sv[0] = -1;
 	r = reap(pid, timeout_ms);
@@ -319,6 +387,8 @@ kill_out:
 	}
 out:
 	nscg_close(sv[0]);
-	sigaction(SIGCHLD, &old, NULL);
+	if (swap)
+		sigaction(SIGCHLD, &old, NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	return r;
 }

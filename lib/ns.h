@@ -11,7 +11,8 @@
 /* The caller's own namespaces and working directory, to come back to. */
 struct nscg_ns_saved {
 	int fd[4]; /* cgroup, mnt, ipc, uts, from /proc/self/ns */
-	int cwd; /* O_PATH */
+	int cwd; /* O_PATH, in the caller's mount namespace */
+	char cwd_path[4096]; /* the same by name, for the new namespace */
 };
 
 int nscg_ns_save(struct nscg_ns_saved *s);

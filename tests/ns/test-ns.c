@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,12 @@ static int login_process(const char *helper, const struct nscg_host *host,
 	T("hostname-set", gethostname(name, sizeof(name)) == 0 && !strcmp(name, "nscg-t"));
 	char cwd[256];
 	T("cwd-restored", getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, "/tmp"));
+	/* And it is the session's /tmp, not the host's: same mount. */
+	struct statx dot, tmp;
+	T("cwd-in-session-mount-ns",
+	  statx(AT_FDCWD, ".", 0, STATX_MNT_ID, &dot) == 0 &&
+		  statx(AT_FDCWD, "/tmp", 0, STATX_MNT_ID, &tmp) == 0 &&
+		  (dot.stx_mask & STATX_MNT_ID) && dot.stx_mnt_id == tmp.stx_mnt_id);
 	char *lim = slurp("/sys/fs/cgroup/memory/memory.limit_in_bytes");
 	T("session-limit-visible-at-root", lim && !strcmp(lim, "134217728\n"));
 	free(lim);
@@ -126,6 +133,10 @@ static int login_process(const char *helper, const struct nscg_host *host,
 	logbuf[0] = '\0';
 	T("group-writable-helper-refused", nscg_helper_open(bad, &tlog) == -EPERM &&
 						   strstr(logbuf, "refusing the helper"));
+	snprintf(bad, sizeof(bad), "%s.d/nscg-helper", helper);
+	logbuf[0] = '\0';
+	T("helper-in-writable-dir-refused", nscg_helper_open(bad, &tlog) == -EPERM &&
+						    strstr(logbuf, "a directory on its path"));
 	snprintf(bad, sizeof(bad), "%s.false", helper);
 	int ffd = nscg_helper_open(bad, &tlog);
 	logbuf[0] = '\0';
