@@ -10,6 +10,8 @@ n=${1:-1000}
 d=$(mktemp -d /tmp/nscg-bench-XXXXXX)
 u=nscgt-b$$ parent=nscg-bench-$$
 cleanup() {
+	rm -f "/run/nscg/uid-$(id -u "$u" 2>/dev/null).lock"
+	rmdir /run/nscg 2>/dev/null || true
 	userdel "$u" 2>/dev/null || true
 	rm -f /etc/pam.d/nscg-bench-base-$$ /etc/pam.d/nscg-bench-nscg-$$
 	for h in /sys/fs/cgroup/*/"$parent"; do

@@ -153,27 +153,61 @@ static int sweep_and_count(struct nscg_session *s, const struct nscg_log *log)
 }
 
 #define LOCK_TIMEOUT_MS 5000
+#define LOCK_DIR "/run/nscg"
 
-/* An exclusive flock on the user cgroup directory, waited for at most
- * LOCK_TIMEOUT_MS. Returns the fd holding it or -errno. */
-static int lock_user(const struct nscg_session *s, const struct nscg_log *log)
+/* An exclusive lock for one uid's cgroups, waited for at most
+ * LOCK_TIMEOUT_MS: held from creating the user cgroup to entering the
+ * session, and around removing the user cgroup, so that no login takes
+ * another's half-built session for an orphan or loses its user cgroup
+ * to a closing one. The lock files live outside cgroupfs, in a root-only
+ * directory, because the user cgroup itself comes and goes. */
+static int lock_uid(uid_t uid, const struct nscg_log *log)
 {
-	int fd = openat(first_fd(&s->user), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = -1;
+	char name[32];
+	struct stat st;
+	int fd;
 
+	if (mkdir(LOCK_DIR, 0700) < 0 && errno != EEXIST)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot create %s", LOCK_DIR);
+	dfd = open(LOCK_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0 || fstat(dfd, &st) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s", LOCK_DIR);
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		nscg_log(log, LOG_ERR, "refusing %s: not root's or writable by others", LOCK_DIR);
+		return -EPERM;
+	}
+	snprintf(name, sizeof(name), "uid-%u.lock", (unsigned)uid);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
-		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open the user cgroup");
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s/%s", LOCK_DIR, name);
 	for (unsigned waited = 0;; waited += 2) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
 		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_TIMEOUT_MS) {
 			int r = nscg_log_errno(log, LOG_ERR, -errno,
-					       "cannot lock the cgroup of uid %u", (unsigned)s->uid);
+					       "cannot lock the cgroups of uid %u", (unsigned)uid);
 			nscg_close(fd);
 			return r;
 		}
 		struct timespec ts = { 0, 2000000 };
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* Remove user-UID under the policy's parent if no session is left in it
+ * (EBUSY otherwise, which is fine). The caller holds the uid lock. */
+static void remove_user_cgroup(const struct nscg_host *host, const char *parent_path,
+			       uid_t uid)
+{
+	struct nscg_cgroup parent;
+	char uname[32];
+
+	if (nscg_cgroup_open(host, parent_path, false, &parent, NULL, NULL) < 0)
+		return;
+	snprintf(uname, sizeof(uname), "user-%u", (unsigned)uid);
+	(void)nscg_cgroup_rmdir(host, &parent, uname, 0);
+	nscg_cgroup_close(&parent);
 }
 
 /* The hostname template with %u, %h, %s expanded; characters a hostname
@@ -218,24 +252,14 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 }
 
 /* Undo a half-built session: back to where the caller was, remove what
- * this open created. */
-static void undo(struct nscg_session *s, bool user_created)
+ * this open made (a session cgroup made in some hierarchies only, too).
+ * The caller holds the uid lock. */
+static void undo(struct nscg_session *s)
 {
 	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
 	if (s->name[0])
 		(void)nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS);
-	if (user_created) {
-		struct nscg_cgroup parent;
-		nscg_cgroup_init(&parent);
-		for (size_t i = 0; i < s->host.n; i++)
-			if (s->user.fd[i] >= 0)
-				parent.fd[i] = openat(s->user.fd[i], "..",
-						      O_PATH | O_DIRECTORY | O_CLOEXEC);
-		char uname[32];
-		snprintf(uname, sizeof(uname), "user-%u", (unsigned)s->uid);
-		(void)nscg_cgroup_rmdir(&s->host, &parent, uname, 0);
-		nscg_cgroup_close(&parent);
-	}
+	remove_user_cgroup(&s->host, s->parent, s->uid);
 }
 
 enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
@@ -251,7 +275,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	_cleanup_free_ char *pwbuf = NULL;
 	char **groups = NULL, esc[96], path[256];
 	size_t ngroups = 0;
-	bool user_created = false, resolved = false;
+	bool resolved = false;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	int r, helper_fd = -1, lock_fd = -1;
 
@@ -325,6 +349,8 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		s->saved.fd[i] = -1;
 	s->saved.cwd = -1;
 	s->uid = pw.pw_uid;
+	s->opener = getpid();
+	snprintf(s->parent, sizeof(s->parent), "%s", res.v[NSCG_KEY_CGROUP_PARENT].str);
 	s->ns_mask = (unsigned)res.v[NSCG_KEY_NAMESPACES].num;
 	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
 	if (nscg_host_detect(NULL, &s->host, log) < 0)
@@ -333,23 +359,33 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
 		goto fail;
 	}
+	/* Close must be able to move the caller back out everywhere, or its
+	 * kill would reach the caller itself. */
+	for (size_t i = 0; i < s->host.n; i++) {
+		if (nscg_hier_used(&s->host.h[i]) && s->orig.fd[i] < 0) {
+			nscg_log(log, LOG_ERR,
+				 "cannot find the caller's cgroup in %s in /proc/self/cgroup",
+				 s->host.h[i].mount);
+			goto fail;
+		}
+	}
 	/* The helper is checked before anything is created. */
 	if (s->ns_mask && (helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
 		goto fail;
 
-	snprintf(path, sizeof(path), "%s/user-%u", res.v[NSCG_KEY_CGROUP_PARENT].str,
-		 (unsigned)s->uid);
-	if (nscg_cgroup_open(&s->host, path, true, &s->user, &user_created, log) < 0)
+	/* From here to entering the session, one login of a uid at a time. */
+	lock_fd = lock_uid(s->uid, log);
+	if (lock_fd < 0) {
+		nscg_session_free(s);
+		s = NULL;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
+	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
 		goto fail;
 	struct nscg_limits lim;
 	nscg_limits_from_policy(&res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
-		goto fail;
-	/* Sweeping, counting and creating are one step per user: another
-	 * login of the same user must not take a session that is being set
-	 * up (created, not yet entered) for an orphan. */
-	lock_fd = lock_user(s, log);
-	if (lock_fd < 0)
 		goto fail;
 	int live = sweep_and_count(s, log);
 	if (live < 0) {
@@ -376,10 +412,10 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
 		snprintf(path, sizeof(path), "%s/user-%u/%s", res.v[NSCG_KEY_CGROUP_PARENT].str,
 			 (unsigned)s->uid, s->name);
-		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0) {
-			s->name[0] = '\0';
+		/* On failure the name stays, for undo to remove what was
+		 * made in some hierarchies. */
+		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
 			goto fail;
-		}
 		if (created)
 			break;
 		nscg_cgroup_close(&s->sess);
@@ -417,7 +453,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	goto out;
 fail:
 	if (s)
-		undo(s, user_created);
+		undo(s);
 out:
 	nscg_close(lock_fd);
 	nscg_close(helper_fd);
@@ -444,35 +480,40 @@ int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 {
 	struct nscg_usage u;
 	char cpu[32], mem[32], oom[32];
+	bool out = true;
 	int r, ret = 0;
 
+	/* A forked child tearing down its copy of the handle must not act. */
+	if (getpid() != s->opener)
+		return 0;
 	if (s->ns_mask && (r = nscg_ns_restore(&s->saved, s->ns_mask)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot return to the original namespaces");
-	if ((r = nscg_cgroup_attach(&s->host, &s->orig, 0)) < 0)
+	if ((r = nscg_cgroup_attach(&s->host, &s->orig, 0)) < 0) {
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot move back out of %s", s->name);
+		out = false;
+	}
 	nscg_cgroup_usage(&s->host, &s->sess, &u);
 	fmt_usage(u.cpu_usec, false, cpu, sizeof(cpu));
 	fmt_usage(u.mem_peak, true, mem, sizeof(mem));
-	if (s->kill_on_close && (r = nscg_cgroup_kill(&s->host, &s->sess, KILL_TIMEOUT_MS)) < 0)
-		ret = nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
 	if (u.oom_kills == UINT64_MAX)
 		snprintf(oom, sizeof(oom), "n/a");
 	else
 		snprintf(oom, sizeof(oom), "%llu", (unsigned long long)u.oom_kills);
+	/* Never kill a cgroup the caller may still be in. */
+	if (s->kill_on_close && out &&
+	    (r = nscg_cgroup_kill(&s->host, &s->sess, KILL_TIMEOUT_MS)) < 0)
+		ret = nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
 	nscg_log(log, LOG_INFO, "uid %u %s closed: cpu %s, peak memory %s, oom kills %s",
 		 (unsigned)s->uid, s->name, cpu, mem, oom);
 	if (nscg_cgroup_count_procs(&s->host, &s->sess) == 0 &&
 	    (r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
-	/* The user cgroup goes with its last session; EBUSY means others. */
-	struct nscg_cgroup parent;
-	char uname[32];
-	nscg_cgroup_init(&parent);
-	for (size_t i = 0; i < s->host.n; i++)
-		if (s->user.fd[i] >= 0)
-			parent.fd[i] = openat(s->user.fd[i], "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(uname, sizeof(uname), "user-%u", (unsigned)s->uid);
-	(void)nscg_cgroup_rmdir(&s->host, &parent, uname, 0);
-	nscg_cgroup_close(&parent);
+	/* The user cgroup goes with its last session, under the uid lock so
+	 * that a login in progress keeps it. */
+	int lock_fd = lock_uid(s->uid, log);
+	if (lock_fd >= 0) {
+		remove_user_cgroup(&s->host, s->parent, s->uid);
+		nscg_close(lock_fd);
+	}
 	return ret;
 }

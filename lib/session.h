@@ -37,6 +37,8 @@ struct nscg_session {
 	unsigned ns_mask;
 	bool kill_on_close;
 	uid_t uid;
+	pid_t opener; /* the process that opened it: only it may close it */
+	char parent[160]; /* the policy's cgroup_parent */
 	char name[32]; /* session-ID */
 };
 

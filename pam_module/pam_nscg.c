@@ -77,6 +77,12 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 		return PAM_SESSION_ERR;
 	}
 	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	const void *old = NULL;
+	if (pam_get_data(pamh, DATA_KEY, &old) == PAM_SUCCESS && old) {
+		/* Opening again would lose the first session's state. */
+		pam_syslog(pamh, LOG_WARNING, "a session is already open on this handle");
+		return PAM_IGNORE;
+	}
 	struct nscg_open_req req = { .conf = a.conf, .user = user, .service = service };
 	switch (nscg_session_open(&req, &log, &s, &on_error)) {
 	case NSCG_OPEN_SANDBOXED:

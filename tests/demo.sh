@@ -14,11 +14,13 @@ pamdir=$(make -s -C "$top" --no-print-directory -f - <<<'include Makefile
 p: ; @echo $(PAMDIR)' p)
 user=nscg-demo svc=nscg-demo conf=/etc/security/nscg.d/90-nscg-demo.conf
 cleanup() {
+	rm -f "/run/nscg/uid-$(id -u "$user" 2>/dev/null).lock"
 	userdel "$user" 2>/dev/null || true
 	rm -f /etc/pam.d/$svc "$conf"
 	# The module keeps its parent cgroup (nscg/) between logins; the
 	# demo leaves the machine as it found it when no session is left.
 	rmdir /sys/fs/cgroup/*/nscg /sys/fs/cgroup/nscg 2>/dev/null || true
+	rmdir /run/nscg 2>/dev/null || true
 }
 trap cleanup EXIT
 id "$user" >/dev/null 2>&1 || useradd -M -N -s /bin/sh "$user"

@@ -73,5 +73,8 @@ remove_parent() {
 	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
 		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
+	# The module's per-uid lock file, and its directory once empty.
+	rm -f "/run/nscg/uid-$uid.lock"
+	rmdir /run/nscg 2>/dev/null
 	true
 }
