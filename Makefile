@@ -51,6 +51,7 @@ RETVAL  := $(B)/test-pam-retval
 CGTEST  := $(B)/test-cgroup
 NSTEST  := $(B)/test-ns
 RUNNER  := $(B)/session-runner
+FAKEHLP := $(B)/helper-dies-after-ready
 BENCH   := $(B)/bench-policy
 BENCHS  := $(B)/bench-session
 
@@ -96,6 +97,9 @@ $(RUNNER): $(B)/tests/pam/session-runner.o
 $(BENCHS): $(B)/bench/bench-session.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam
 
+$(FAKEHLP): $(B)/tests/fakes/helper-dies-after-ready.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
+
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
 
@@ -115,7 +119,7 @@ bench: all $(BENCH) $(BENCHS)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
-TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FUZZ)
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FAKEHLP) $(FUZZ)
 check: all $(TEST_BINS)
 	BUILD=$(CURDIR)/$(B) tests/run check
 

@@ -284,6 +284,22 @@ static int join(pid_t pid, unsigned mask)
 	return r;
 }
 
+/* After joining: every namespace of mask differs from the saved one. */
+static bool all_new(const struct nscg_ns_saved *saved, unsigned mask)
+{
+	for (size_t i = 0; i < 4; i++) {
+		struct stat old, now;
+		char path[32];
+		if (!(mask & ns_table[i].bit))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+		if (fstat(saved->fd[i], &old) < 0 || stat(path, &now) < 0 ||
+		    (old.st_ino == now.st_ino && old.st_dev == now.st_dev))
+			return false;
+	}
+	return true;
+}
+
 int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
 			  const struct nscg_ns_saved *saved, unsigned timeout_ms,
 			  const struct nscg_log *log)
@@ -358,6 +374,8 @@ int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
 		goto kill_out;
 	}
 	r = join(pid, mask);
+	if (r == 0 && !all_new(saved, mask))
+		r = -ESRCH; /* joined, but nothing new: no sandbox at all */
 	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot join the session namespaces");
 		/* A partial join is undone: the caller keeps its own. */

@@ -116,3 +116,12 @@ if command -v valgrind >/dev/null; then
 else
 	fail pamtester/valgrind "valgrind missing"
 fi
+
+# A hostile user name never reaches a path or an unescaped log line.
+write_policy ""
+expect pamtester/hostile-name-denied 1 pamtester "$svc" '../x' open_session
+grep -qF 'refusing the user name "../x"' "$syslog" && pass pamtester/hostile-name-logged ||
+	fail pamtester/hostile-name-logged
+expect pamtester/newline-name-denied 1 pamtester "$svc" $'a\nb' open_session
+grep -qF 'refusing the user name "a\x0ab"' "$syslog" && pass pamtester/newline-name-escaped ||
+	fail pamtester/newline-name-escaped

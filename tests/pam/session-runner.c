@@ -2,11 +2,12 @@
 /* Does what login does: pam_start, pam_open_session, fork, drop to the
  * user, exec a command, wait, pam_close_session, pam_end.
  *
- *   session-runner [--keep-root] [--thread] SERVICE USER CMD [ARG...]
+ *   session-runner [--keep-root] [--thread] [--nofile=N] SERVICE USER CMD...
  *
  * Exit status: the command's (128+N for signal N), or 200 + the PAM error
  * of open_session. --keep-root runs the command as root (for nested
- * logins); --thread starts a thread first (a multithreaded caller). */
+ * logins); --thread starts a thread first (a multithreaded caller);
+ * --nofile=N lowers RLIMIT_NOFILE before the open. */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,11 @@ int main(int argc, char **argv)
 			keep_root = true;
 		else if (!strcmp(argv[i], "--thread"))
 			pthread_create(&th, NULL, idle, NULL);
+		else if (!strncmp(argv[i], "--nofile=", 9)) {
+			/* Few fds left: the module must fail cleanly (EMFILE). */
+			struct rlimit rl = { (rlim_t)atoi(argv[i] + 9), (rlim_t)atoi(argv[i] + 9) };
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	if (argc - i < 3) {
 		fprintf(stderr, "usage: session-runner [--keep-root] [--thread] SERVICE USER CMD...\n");

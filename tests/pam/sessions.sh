@@ -109,3 +109,23 @@ mount -o bind,ro /sys/fs/cgroup/memory/"$parent" /sys/fs/cgroup/memory/"$parent"
 		umount /sys/fs/cgroup/memory/"$parent"
 		[ "$(sessions_left)" = 0 ] && pass sessions/readonly-nothing-left || fail sessions/readonly-nothing-left
 	} || fail sessions/readonly-setup
+
+# Few fds (EMFILE) and a helper that dies right after "ready": refused
+# with a log line, nothing left behind.
+policy ""
+expect sessions/emfile-refused 214 "$RUN" --nofile=6 "$svc" "$u" true
+[ "$(sessions_left)" = 0 ] && pass sessions/emfile-nothing-left || fail sessions/emfile-nothing-left
+install -m 0755 "$BUILD/helper-dies-after-ready" "$d/nscg-helper"
+expect sessions/helper-dies-refused 214 "$RUN" "$svc" "$u" true
+grep -q "cannot join the session namespaces" "$syslog" &&
+	pass sessions/helper-dies-logged || fail sessions/helper-dies-logged
+[ "$(sessions_left)" = 0 ] && pass sessions/helper-dies-nothing-left || fail sessions/helper-dies-nothing-left
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
+	pass sessions/helper-dies-user-cgroup-removed || fail sessions/helper-dies-user-cgroup-removed
+install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
+# skip_services: the service is left alone.
+printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\nskip_services = %s\n' "$parent" "$d" "$svc" >"$d/nscg.conf"
+host_ns=$(readlink /proc/self/ns/cgroup)
+expect sessions/skip-service 0 "$RUN" "$svc" "$u" sh -c "test \"\$(readlink /proc/self/ns/cgroup)\" = '$host_ns'"
+grep -q "is not sandboxed: the PAM service is listed in skip_services" "$syslog" &&
+	pass sessions/skip-service-logged || fail sessions/skip-service-logged
