@@ -114,9 +114,10 @@ $(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
 fuzz: $(FUZZ)
 	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),600)
 
-bench: all $(BENCH) $(BENCHS)
+bench: all $(BENCH) $(BENCHS) $(RUNNER)
 	$(BENCH)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
+	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
 
 # Fast, no root: unit tests, the dlopen load test and a short fuzz run.
 TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FAKEHLP) $(FUZZ)

@@ -128,25 +128,21 @@ static int sweep_and_count(struct nscg_session *s, const struct nscg_log *log)
 		return -errno;
 	}
 	for (struct dirent *de; (de = readdir(d));) {
-		struct nscg_cgroup sc;
-		char path[300];
+		char procs[300], buf[16];
 		if (strncmp(de->d_name, "session-", 8))
 			continue;
-		nscg_cgroup_init(&sc);
-		for (size_t i = 0; i < s->host.n; i++)
-			if (s->user.fd[i] >= 0)
-				sc.fd[i] = openat(s->user.fd[i], de->d_name,
-						  O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		int n = nscg_cgroup_count_procs(&s->host, &sc);
-		nscg_cgroup_close(&sc);
+		/* A process is in every hierarchy at once: one look is
+		 * enough, and keeps a login's cost flat in the number of
+		 * sessions the user holds. */
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", de->d_name);
+		int n = nscg_read_at(dirfd(d), procs, buf, sizeof(buf));
 		if (n != 0) {
-			live++;
+			live++; /* populated, or unreadable: never swept */
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s", de->d_name);
-		if (nscg_cgroup_rmdir(&s->host, &s->user, path, RMDIR_TIMEOUT_MS) == 0)
+		if (nscg_cgroup_rmdir(&s->host, &s->user, de->d_name, RMDIR_TIMEOUT_MS) == 0)
 			nscg_log(log, LOG_INFO, "removed the orphaned %s of uid %u",
-				 path, (unsigned)s->uid);
+				 de->d_name, (unsigned)s->uid);
 	}
 	closedir(d);
 	return live;

@@ -2,12 +2,13 @@
 /* Does what login does: pam_start, pam_open_session, fork, drop to the
  * user, exec a command, wait, pam_close_session, pam_end.
  *
- *   session-runner [--keep-root] [--thread] [--nofile=N] SERVICE USER CMD...
+ *   session-runner [--keep-root] [--thread] [--nofile=N] [--time] SERVICE USER CMD...
  *
  * Exit status: the command's (128+N for signal N), or 200 + the PAM error
  * of open_session. --keep-root runs the command as root (for nested
  * logins); --thread starts a thread first (a multithreaded caller);
- * --nofile=N lowers RLIMIT_NOFILE before the open. */
+ * --nofile=N lowers RLIMIT_NOFILE before the open; --time prints how
+ * long pam_open_session took, as open_us=N on stderr. */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void *idle(void *arg)
@@ -30,7 +32,8 @@ static void *idle(void *arg)
 int main(int argc, char **argv)
 {
 	static const struct pam_conv conv = { NULL, NULL };
-	bool keep_root = false;
+	bool keep_root = false, timed = false;
+	struct timespec t0, t1;
 	pam_handle_t *pamh = NULL;
 	pthread_t th;
 	int i = 1, r, st;
@@ -40,6 +43,8 @@ int main(int argc, char **argv)
 			keep_root = true;
 		else if (!strcmp(argv[i], "--thread"))
 			pthread_create(&th, NULL, idle, NULL);
+		else if (!strcmp(argv[i], "--time"))
+			timed = true;
 		else if (!strncmp(argv[i], "--nofile=", 9)) {
 			/* Few fds left: the module must fail cleanly (EMFILE). */
 			struct rlimit rl = { (rlim_t)atoi(argv[i] + 9), (rlim_t)atoi(argv[i] + 9) };
@@ -54,7 +59,12 @@ int main(int argc, char **argv)
 	struct passwd *pw = getpwnam(user);
 	if (!pw || pam_start(service, user, &conv, &pamh) != PAM_SUCCESS)
 		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = pam_open_session(pamh, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (timed)
+		fprintf(stderr, "open_us=%ld\n", (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+							(t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (r != PAM_SUCCESS) {
 		fprintf(stderr, "session-runner: open_session: %s\n", pam_strerror(pamh, r));
 		pam_end(pamh, r);
