@@ -129,3 +129,11 @@ host_ns=$(readlink /proc/self/ns/cgroup)
 expect sessions/skip-service 0 "$RUN" "$svc" "$u" sh -c "test \"\$(readlink /proc/self/ns/cgroup)\" = '$host_ns'"
 grep -q "is not sandboxed: the PAM service is listed in skip_services" "$syslog" &&
 	pass sessions/skip-service-logged || fail sessions/skip-service-logged
+
+# No cgroupfs at all (unmounted in a private mount namespace): refused
+# with a clear line, no hang.
+policy ""
+expect sessions/no-cgroupfs-refused 214 unshare -m sh -c \
+	"mount --make-rprivate / && umount -R /sys/fs/cgroup && exec '$RUN' '$svc' '$u' true"
+grep -q "no cgroup filesystem is mounted under /sys/fs/cgroup" "$syslog" &&
+	pass sessions/no-cgroupfs-logged || fail sessions/no-cgroupfs-logged
