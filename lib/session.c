@@ -115,14 +115,11 @@ static int first_fd(const struct nscg_cgroup *cg)
  * login died without close_session) and count the live ones. */
 static int sweep_and_count(struct nscg_session *s, const struct nscg_log *log)
 {
-	int dfd = fcntl(first_fd(&s->user), F_DUPFD_CLOEXEC, 3), live = 0;
+	int live = 0;
 	DIR *d;
 
-	if (dfd < 0)
-		return -errno;
 	/* O_PATH fds cannot be listed: reopen the directory for reading. */
-	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	nscg_close(dfd);
+	int rfd = openat(first_fd(&s->user), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0 || !(d = fdopendir(rfd))) {
 		nscg_close(rfd);
 		return -errno;
