@@ -303,7 +303,14 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		goto out;
 	}
 	pwbuf = malloc(16384);
-	if (!pwbuf || getpwnam_r(req->user, &pw, pwbuf, 16384, &pwp) != 0 || !pwp) {
+	r = pwbuf ? getpwnam_r(req->user, &pw, pwbuf, 16384, &pwp) : ENOMEM;
+	if (r != 0) {
+		/* A failed lookup (ENOMEM, an NSS outage) is not "no such user". */
+		nscg_log_errno(log, LOG_ERR, -r, "cannot look up the user \"%s\"",
+			       nscg_escape(req->user, esc, sizeof(esc)));
+		goto out;
+	}
+	if (!pwp) {
 		nscg_log(log, LOG_ERR, "unknown user \"%s\"", nscg_escape(req->user, esc, sizeof(esc)));
 		goto out;
 	}

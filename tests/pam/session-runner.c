@@ -2,12 +2,13 @@
 /* Does what login does: pam_start, pam_open_session, fork, drop to the
  * user, exec a command, wait, pam_close_session, pam_end.
  *
- *   session-runner [--keep-root] [--thread] [--nofile=N] [--time] SERVICE USER CMD...
+ *   session-runner [--keep-root] [--thread] [--nofile=N] [--as-extra=KB] [--time] SERVICE USER CMD...
  *
  * Exit status: the command's (128+N for signal N), or 200 + the PAM error
  * of open_session. --keep-root runs the command as root (for nested
  * logins); --thread starts a thread first (a multithreaded caller);
- * --nofile=N lowers RLIMIT_NOFILE before the open; --time prints how
+ * --nofile=N lowers RLIMIT_NOFILE before the open; --as-extra=KB caps
+ * the address space KB above its size then (ENOMEM); --time prints how
  * long pam_open_session took, as open_us=N on stderr. */
 #include <grp.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@ int main(int argc, char **argv)
 {
 	static const struct pam_conv conv = { NULL, NULL };
 	bool keep_root = false, timed = false;
+	long as_extra = -1;
 	struct timespec t0, t1;
 	pam_handle_t *pamh = NULL;
 	pthread_t th;
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
 			keep_root = true;
 		else if (!strcmp(argv[i], "--thread"))
 			pthread_create(&th, NULL, idle, NULL);
+		else if (!strncmp(argv[i], "--as-extra=", 11))
+			as_extra = atol(argv[i] + 11);
 		else if (!strcmp(argv[i], "--time"))
 			timed = true;
 		else if (!strncmp(argv[i], "--nofile=", 9)) {
@@ -59,6 +63,20 @@ int main(int argc, char **argv)
 	struct passwd *pw = getpwnam(user);
 	if (!pw || pam_start(service, user, &conv, &pamh) != PAM_SUCCESS)
 		return 2;
+	if (as_extra >= 0) {
+		/* Address space capped a little above what is mapped now:
+		 * the module's allocations fail (ENOMEM). */
+		FILE *f = fopen("/proc/self/status", "re");
+		char line[128];
+		long vm = 0;
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "VmSize: %ld kB", &vm) == 1)
+				break;
+		if (f)
+			fclose(f);
+		struct rlimit rl = { (rlim_t)(vm + as_extra) * 1024, (rlim_t)(vm + as_extra) * 1024 };
+		setrlimit(RLIMIT_AS, &rl);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = pam_open_session(pamh, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

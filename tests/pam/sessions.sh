@@ -137,3 +137,19 @@ expect sessions/no-cgroupfs-refused 214 unshare -m sh -c \
 	"mount --make-rprivate / && umount -R /sys/fs/cgroup && exec '$RUN' '$svc' '$u' true"
 grep -q "no cgroup filesystem is mounted under /sys/fs/cgroup" "$syslog" &&
 	pass sessions/no-cgroupfs-logged || fail sessions/no-cgroupfs-logged
+
+# Out of memory (address space capped just above the caller's size, at
+# several margins): every login either succeeds or is refused with a log
+# line; none crashes, none leaves anything behind.
+policy ""
+bad=""
+for kb in 0 32 64 96 128 160 192 224 256 512; do
+	"$RUN" --as-extra=$kb "$svc" "$u" true 2>/dev/null
+	rc=$?
+	[ $rc = 0 ] || [ $rc = 214 ] || bad="$bad $kb:$rc"
+done
+[ -z "$bad" ] && pass sessions/enomem-no-crash || fail sessions/enomem-no-crash "$bad"
+grep -q "Cannot allocate memory" "$syslog" && pass sessions/enomem-logged || fail sessions/enomem-logged
+[ "$(sessions_left)" = 0 ] && pass sessions/enomem-nothing-left || fail sessions/enomem-nothing-left
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
+	pass sessions/enomem-user-cgroup-removed || fail sessions/enomem-user-cgroup-removed
