@@ -55,7 +55,7 @@ FAKEHLP := $(B)/helper-dies-after-ready
 BENCH   := $(B)/bench-policy
 BENCHS  := $(B)/bench-session
 
-.PHONY: all check test deps install uninstall clean fuzz bench demo
+.PHONY: all check test test-vm deps install uninstall clean fuzz bench demo
 all: $(MODULE) $(HELPER) $(CLI)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) Makefile
@@ -132,6 +132,16 @@ test: deps
 
 deps:
 	tests/deps.sh
+
+# The qemu guests (tests/vm/run.sh): real pure-v2 and hybrid hosts with
+# systemd. Not yet part of `make test` (see README).
+test-vm: deps
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    mmdebstrap qemu-system-x86 e2fsprogs >/dev/null
+	$(MAKE) all
+	BUILD=$(CURDIR)/$(B) tests/vm/run.sh | tee $(B)/vm.log
+	@p=$$(grep -c '^PASS:' $(B)/vm.log); f=$$(grep -c '^FAIL:' $(B)/vm.log); \
+	    echo "$$p passed, $$f failed"; [ $$f -eq 0 ] && [ $$p -gt 0 ]
 
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR)/nscg \

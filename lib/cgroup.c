@@ -379,7 +379,9 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 						       h->mount, path);
 				goto fail;
 			}
-			if (made && (h->ctrls & NSCG_CTRL_CPUSET) &&
+			/* Not only when we made it: a concurrent login may have
+			 * made it an instant ago and not filled it in yet. */
+			if (create && (h->ctrls & NSCG_CTRL_CPUSET) &&
 			    h->ops == &nscg_backend_v1) {
 				r = v1_cpuset_inherit(fd, child);
 				if (r < 0) {

@@ -153,3 +153,18 @@ grep -q "Cannot allocate memory" "$syslog" && pass sessions/enomem-logged || fai
 [ "$(sessions_left)" = 0 ] && pass sessions/enomem-nothing-left || fail sessions/enomem-nothing-left
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
 	pass sessions/enomem-user-cgroup-removed || fail sessions/enomem-user-cgroup-removed
+
+# Two users' first logins at once, on a fresh parent: neither may find a
+# half-made parent (v1 cpuset starts empty). Ten rounds.
+u2=nscgt-t$$
+useradd -M -N -s /bin/sh "$u2" && on_exit "userdel '$u2' 2>/dev/null; rm -f /run/nscg/uid-\$(id -u '$u2' 2>/dev/null).lock"
+policy ""
+bad=0
+for round in $(seq 10); do
+	remove_parent
+	"$RUN" "$svc" "$u" true & a=$!
+	"$RUN" "$svc" "$u2" true & b=$!
+	wait $a || bad=$((bad + 1))
+	wait $b || bad=$((bad + 1))
+done
+[ $bad = 0 ] && pass sessions/concurrent-first-logins || fail sessions/concurrent-first-logins "$bad of 20 failed"

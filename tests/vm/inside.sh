@@ -1,0 +1,27 @@
+#!/bin/bash
+# Runs as the test user inside a guest session over ssh; prints
+# PASS:/FAIL: lines for what the session must look like. $1 = the guest
+# name, $2 = "v2" or "hybrid".
+g=$1 layout=$2
+ok() { if eval "$2"; then echo "PASS: vm/$g/$1"; else echo "FAIL: vm/$g/$1"; fi; }
+ok cgroup-root '! grep -qv ":/$" /proc/self/cgroup'
+if [ "$layout" = v2 ]; then
+	mem=/sys/fs/cgroup/memory.max pids=/sys/fs/cgroup/pids.max procs=/sys/fs/cgroup/cgroup.procs
+	ok v2-only 'test "$(cat /proc/self/cgroup)" = "0::/"'
+else
+	mem=/sys/fs/cgroup/memory/memory.limit_in_bytes pids=/sys/fs/cgroup/pids/pids.max procs=/sys/fs/cgroup/memory/cgroup.procs
+fi
+ok memory-limit 'test "$(cat $mem)" = 134217728'
+ok pids-limit 'test "$(cat $pids)" = 64'
+ok limit-not-writable '! echo max 2>/dev/null >$mem'
+ok no-move-to-ns-root '! echo $$ 2>/dev/null >$procs'
+ok no-umount '! umount /sys/fs/cgroup 2>/dev/null'
+ok no-remount '! mount -o remount,rw /sys/fs/cgroup 2>/dev/null'
+ok hostname 'test "$(hostname)" = "vm-$(id -un)"'
+ok memory-hog-killed 'tail /dev/zero; test $? = 137'
+if [ "$layout" = v2 ]; then
+	ok oom-in-memory-events 'grep -q "^oom_kill [1-9]" /sys/fs/cgroup/memory.events'
+fi
+ok fork-loop-stops 'perl -e "my \$n=0; for (1..200) { my \$p=fork(); last unless defined \$p; if (!\$p) { sleep 30; exit 0 } \$n++ } exit(\$n < 64 ? 0 : 1)"'
+nohup sleep 1000 >/dev/null 2>&1 &
+echo "leftover=$!"

@@ -1,0 +1,134 @@
+#!/bin/bash
+# The VM tier: real Debian 12 guests under qemu (TCG), each logged into
+# over ssh as unprivileged users with keys, pam_nscg in sshd's stack.
+#   guest "v2":     pure cgroup v2 + systemd, sshd without pam_systemd
+#                   (standalone mode on real v2 controllers)
+#   guest "hybrid": systemd.unified_cgroup_hierarchy=0, standalone mode
+# The image (mmdebstrap) is cached under $BUILD/vm and rebuilt only when
+# tests/vm/recipe.sh changes. Prints the time each step took.
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/vm/recipe.sh"
+[ "$(id -u)" = 0 ] || { fail vm/root "needs root"; exit 1; }
+vm=$BUILD/vm
+mkdir -p "$vm"
+step() { printf '# %-40s %4ds\n' "$1" $(( $(date +%s) - t0 )); t0=$(date +%s); }
+t0=$(date +%s)
+
+hash=$(cat "$TOP/tests/vm/recipe.sh" | sha256sum | cut -c1-16)
+if [ ! -s "$vm/rootfs-$hash.tar" ]; then
+	rm -f "$vm"/rootfs-*.tar
+	if ! mmdebstrap --format=tar --variant=minbase --include="$PACKAGES" "$SUITE" \
+		"$vm/rootfs-$hash.tar.tmp" "$MIRROR" >"$vm/mmdebstrap.log" 2>&1; then
+		tail -20 "$vm/mmdebstrap.log"
+		fail vm/image "mmdebstrap failed"
+		exit 1
+	fi
+	mv "$vm/rootfs-$hash.tar.tmp" "$vm/rootfs-$hash.tar"
+	step "image built"
+else
+	step "image cached"
+fi
+pass vm/image
+[ -f "$vm/key" ] || ssh-keygen -q -t ed25519 -N '' -f "$vm/key"
+
+SSHO=(-i "$vm/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+	-o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR)
+
+# guest NAME CMDLINE-EXTRA LAYOUT PORT
+guest() {
+	local g=$1 extra=$2 layout=$3 port=$4 root=$vm/$1
+	rm -rf "$root" "$vm/$g.img"
+	mkdir -p "$root"
+	if ! tar -C "$root" -xf "$vm/rootfs-$hash.tar" || [ ! -f "$root/etc/pam.d/sshd" ]; then
+		fail "vm/$g/prepare" "cannot unpack the image"
+		rm -rf "$root"
+		return
+	fi
+	# The project, installed the way a user would.
+	make -s -C "$TOP" install DESTDIR="$root" >/dev/null
+	printf 'auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet dhcp\n' >"$root/etc/network/interfaces"
+	echo "/dev/vda / ext4 rw 0 1" >"$root/etc/fstab"
+	echo "nscg-$g" >"$root/etc/hostname"
+	for u in tester other; do
+		chroot "$root" useradd -m -s /bin/bash "$u"
+		install -d -m 0700 "$root/home/$u/.ssh"
+		install -m 0600 "$vm/key.pub" "$root/home/$u/.ssh/authorized_keys"
+		chroot "$root" chown -R "$u:" "/home/$u/.ssh"
+	done
+	install -d -m 0700 "$root/root/.ssh"
+	install -m 0600 "$vm/key.pub" "$root/root/.ssh/authorized_keys"
+	install -m 0644 "$TOP/tests/vm/inside.sh" "$root/usr/local/bin/nscg-vm-inside"
+	cat >"$root/etc/security/nscg.d/50-vm.conf" <<EOC
+[default]
+session.memory.max = 128M
+session.memory.swap.max = 0
+session.pids.max = 64
+hostname = vm-%u
+[user:root]
+enabled = no
+EOC
+	chmod 0644 "$root/etc/security/nscg.d/50-vm.conf"
+	# Standalone mode: sshd's stack without pam_systemd, pam_nscg last.
+	sed -i 's|^@include common-session|session required pam_unix.so|' "$root/etc/pam.d/sshd"
+	echo "session required pam_nscg.so" >>"$root/etc/pam.d/sshd"
+	mke2fs -q -t ext4 -d "$root" "$vm/$g.img" 3G
+	rm -rf "$root"
+	step "$g: image prepared"
+
+	local kernel initrd
+	kernel=$(tar -tf "$vm/rootfs-$hash.tar" | grep -m1 '^./boot/vmlinuz-')
+	initrd=$(tar -tf "$vm/rootfs-$hash.tar" | grep -m1 '^./boot/initrd.img-')
+	tar -C "$vm" -xf "$vm/rootfs-$hash.tar" "$kernel" "$initrd"
+	rm -f "$vm/$g.console"
+	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 \
+		-kernel "$vm/$kernel" -initrd "$vm/$initrd" \
+		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 $extra" \
+		-drive file="$vm/$g.img",if=virtio,format=raw \
+		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22 -device virtio-net-pci,netdev=n0 \
+		-display none -serial file:"$vm/$g.console" -pidfile "$vm/$g.pid" -daemonize
+	on_exit "kill \$(cat '$vm/$g.pid' 2>/dev/null) 2>/dev/null; rm -f '$vm/$g.img'"
+	local up=""
+	for _ in $(seq 60); do
+		timeout 10 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1 true 2>/dev/null && { up=1; break; }
+		sleep 2
+	done
+	if [ -z "$up" ]; then
+		fail "vm/$g/boot" "no ssh within 2 minutes; console:"
+		tail -40 "$vm/$g.console"
+		return
+	fi
+	pass "vm/$g/boot"
+	step "$g: booted"
+	local R=(ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local want=" /sys/fs/cgroup cgroup2 "
+	[ "$layout" = hybrid ] && want=" /sys/fs/cgroup/unified cgroup2 "
+	"${R[@]}" "grep -q '$want' /proc/mounts" && pass "vm/$g/layout-$layout" ||
+		fail "vm/$g/layout-$layout" "$("${R[@]}" 'grep cgroup /proc/mounts')"
+	# A second user's session runs beside the first one's memory hog.
+	timeout 60 ssh "${SSHO[@]}" -p "$port" other@127.0.0.1 'sleep 15; echo survived' >"$vm/$g.other" 2>&1 &
+	local other=$!
+	local out
+	out=$(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1 "bash /usr/local/bin/nscg-vm-inside $g $layout" 2>&1)
+	grep -E '^(PASS|FAIL):' <<<"$out"
+	grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/inside" "$out"
+	wait $other
+	grep -qx survived "$vm/$g.other" && pass "vm/$g/other-user-unaffected" ||
+		fail "vm/$g/other-user-unaffected" "$(cat "$vm/$g.other")"
+	local left
+	left=$(sed -n 's/^leftover=//p' <<<"$out")
+	sleep 1
+	"${R[@]}" "! pgrep -u tester >/dev/null" && pass "vm/$g/no-process-left" ||
+		fail "vm/$g/no-process-left" "$("${R[@]}" 'pgrep -a -u tester')"
+	"${R[@]}" '! ls -d /sys/fs/cgroup/nscg/user-* /sys/fs/cgroup/*/nscg/user-* 2>/dev/null | grep -q .' &&
+		pass "vm/$g/no-cgroup-left" || fail "vm/$g/no-cgroup-left"
+	"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(sshd:session): uid [0-9]* session-[0-9a-f]* closed: .*oom kills [1-9]"' &&
+		pass "vm/$g/accounting-logged" || fail "vm/$g/accounting-logged"
+	[ -n "$left" ] && pass "vm/$g/leftover-started" || fail "vm/$g/leftover-started"
+	step "$g: tested"
+	kill "$(cat "$vm/$g.pid")" 2>/dev/null
+	rm -f "$vm/$g.img"
+}
+
+guest v2 "systemd.unified_cgroup_hierarchy=1" v2 $((30000 + $$ % 10000))
+guest hybrid "systemd.unified_cgroup_hierarchy=0" hybrid $((40000 + $$ % 10000))
