@@ -157,7 +157,9 @@ grep -q "Cannot allocate memory" "$syslog" && pass sessions/enomem-logged || fai
 # Two users' first logins at once, on a fresh parent: neither may find a
 # half-made parent (v1 cpuset starts empty). Ten rounds.
 u2=nscgt-t$$
-useradd -M -N -s /bin/sh "$u2" && on_exit "userdel '$u2' 2>/dev/null; rm -f /run/nscg/uid-\$(id -u '$u2' 2>/dev/null).lock"
+useradd -M -N -s /bin/sh "$u2"
+uid2=$(id -u "$u2")
+on_exit "userdel '$u2' 2>/dev/null; rm -f /run/nscg/uid-$uid2.lock; rmdir /run/nscg 2>/dev/null; true"
 policy ""
 bad=0
 for round in $(seq 10); do
