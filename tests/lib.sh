@@ -68,6 +68,13 @@ session_fixture() {
 	fi
 	install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
 }
+# The fixture's policy: our parent and helper, 256M and 64 tasks a
+# session. write_policy EXTRA-GLOBAL-LINES EXTRA-DEFAULT-LINES
+write_policy() {
+	printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\n%s\n[default]\nsession.memory.max = 256M\nsession.pids.max = 64\n%s\n' \
+		"$parent" "$d" "$1" "${2:-}" >"$d/nscg.conf"
+	chmod 0644 "$d/nscg.conf"
+}
 remove_parent() {
 	local h
 	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do

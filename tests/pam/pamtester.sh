@@ -10,19 +10,6 @@ command -v pamtester >/dev/null || { fail pamtester/installed "pamtester missing
 
 session_fixture nscgt-p
 
-write_policy() { # EXTRA-GLOBAL-LINES
-	cat >"$d/nscg.conf" <<EOC
-[global]
-cgroup_parent = $parent
-helper = $d/nscg-helper
-$1
-[default]
-session.memory.max = 256M
-session.pids.max = 64
-hostname = t-%u
-EOC
-	chmod 0644 "$d/nscg.conf"
-}
 
 cat >"$d/probe.sh" <<'EOP'
 #!/bin/sh
@@ -50,7 +37,7 @@ session  required pam_permit.so
 EOC
 
 # A session: open, the probe looks around, close.
-write_policy ""
+write_policy "" "hostname = t-%u"
 host_ns=$(readlink /proc/self/ns/cgroup)
 expect pamtester/open-close 0 pamtester "$svc" "$u" open_session close_session
 p=$(cat "$d/probe.out" 2>/dev/null)
@@ -78,23 +65,23 @@ grep -q "sandboxed in $parent/user-$uid/session-" "$syslog" 2>/dev/null &&
 
 # A broken policy: on_error decides, and nothing is created.
 rm -f "$d/probe.out"
-write_policy "bogus_key = 1"
+write_policy "bogus_key = 1" "hostname = t-%u"
 expect pamtester/broken-policy-denies 1 pamtester "$svc" "$u" open_session
 grep -q "nscg.conf:4: unknown key 'bogus_key' in \[global\]" "$syslog" &&
 	pass pamtester/broken-policy-logged || fail pamtester/broken-policy-logged
 write_policy "on_error = allow
-bogus_key = 1"
+bogus_key = 1" "hostname = t-%u"
 expect pamtester/broken-policy-allow 0 pamtester "$svc" "$u" open_session close_session
 grep -q ':/nscg' "$d/probe.out" 2>/dev/null && fail pamtester/allow-unconfined ||
 	pass pamtester/allow-unconfined
 # A missing helper: refused before anything is made.
-write_policy ""
+write_policy "" "hostname = t-%u"
 sed -i "s|^helper = .*|helper = $d/missing-helper|" "$d/nscg.conf"
 expect pamtester/missing-helper-denies 1 pamtester "$svc" "$u" open_session
 left=$(ls -d /sys/fs/cgroup/*/$parent/user-$uid 2>/dev/null)
 [ -z "$left" ] && pass pamtester/nothing-left-after-failure || fail pamtester/nothing-left-after-failure "$left"
 # Exempt users are let through untouched.
-write_policy ""
+write_policy "" "hostname = t-%u"
 printf '[user:%s]\nenabled = no\n' "$u" >>"$d/nscg.conf"
 rm -f "$d/probe.out"
 expect pamtester/exempt 0 pamtester "$svc" "$u" open_session close_session
@@ -106,7 +93,7 @@ true
 # (valgrind 3.19 lacks pidfd_open, so this also runs the per-namespace
 # setns fallback.)
 if command -v valgrind >/dev/null; then
-	write_policy ""
+	write_policy "" "hostname = t-%u"
 	expect pamtester/valgrind-memcheck 0 valgrind -q --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
 		pamtester "$svc" "$u" open_session close_session
@@ -118,7 +105,7 @@ else
 fi
 
 # A hostile user name never reaches a path or an unescaped log line.
-write_policy ""
+write_policy "" "hostname = t-%u"
 expect pamtester/hostile-name-denied 1 pamtester "$svc" '../x' open_session
 grep -qF 'refusing the user name "../x"' "$syslog" && pass pamtester/hostile-name-logged ||
 	fail pamtester/hostile-name-logged

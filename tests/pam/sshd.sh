@@ -19,16 +19,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
 mkdir -m 0755 "$d/keys"
 install -m 0644 "$d/user_key.pub" "$d/keys/$u"
-cat >"$d/nscg.conf" <<EOC
-[global]
-cgroup_parent = $parent
-helper = $d/nscg-helper
-[default]
-session.memory.max = 256M
-session.pids.max = 64
-hostname = ssh-%u
-EOC
-chmod 0644 "$d/nscg.conf"
+write_policy "" "hostname = ssh-%u"
 cat >/etc/pam.d/$svc <<EOC
 auth     required pam_permit.so
 account  required pam_permit.so
