@@ -101,7 +101,7 @@ int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg
 int nscg_cgroup_attach(const struct nscg_host *host,
 		       const struct nscg_cgroup *cg, pid_t pid);
 
-/* Number of processes in cg (the first used hierarchy that has them). */
+/* 1 if cg holds any process (in any used hierarchy), 0 if none, or -errno. */
 int nscg_cgroup_count_procs(const struct nscg_host *host,
 			    const struct nscg_cgroup *cg);
 

@@ -1445,13 +1445,6 @@ static void layer_collect(const struct nscg_policy *p, enum section_type type,
 	}
 }
 
-static bool more_generous(enum nscg_key k, const struct nscg_value *a,
-			  const struct nscg_value *b)
-{
-	(void)k;
-	return a->num > b->num;
-}
-
 /* Merge group g's layer into the union of groups in acc. */
 static int merge_group(enum nscg_key k, struct nscg_value *acc, unsigned *accpos,
 		       const struct nscg_value *g, unsigned gpos,
@@ -1487,7 +1480,8 @@ static int merge_group(enum nscg_key k, struct nscg_value *acc, unsigned *accpos
 		acc->origin.merged++;
 		return 0;
 	}
-	if (more_generous(k, g, acc)) {
+	/* Every other limit: the larger number, max (UINT64_MAX) above all. */
+	if (g->num > acc->num) {
 		*acc = *g;
 		*accpos = gpos;
 	}

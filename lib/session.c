@@ -410,7 +410,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 			goto fail;
 		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
-		snprintf(path, sizeof(path), "%s/user-%u/%s", res.v[NSCG_KEY_CGROUP_PARENT].str,
+		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent,
 			 (unsigned)s->uid, s->name);
 		/* On failure the name stays, for undo to remove what was
 		 * made in some hierarchies. */
@@ -445,7 +445,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			goto fail;
 	}
 	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s/user-%u/%s",
-		 pw.pw_name, (unsigned)s->uid, res.v[NSCG_KEY_CGROUP_PARENT].str,
+		 pw.pw_name, (unsigned)s->uid, s->parent,
 		 (unsigned)s->uid, s->name);
 	*out = s;
 	s = NULL;
