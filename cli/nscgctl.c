@@ -134,17 +134,10 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 	}
 	if (load(conf, false, &p) < 0)
 		goto out;
-	if (nscg_policy_errors(p)) {
+	/* A policy with errors is not applied; whom it exempts stays exempt. */
+	bool broken = nscg_policy_errors(p) != 0;
+	if (broken)
 		print_diags(p);
-		fprintf(stderr,
-			"nscgctl: the policy has errors: pam_nscg would take the on_error path (%s) for every login\n",
-			nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num ==
-					NSCG_ON_ERROR_ALLOW ?
-				"allow" :
-				"deny");
-		ret = EXIT_POLICY;
-		goto out;
-	}
 	struct nscg_request req = {
 		.user = pw.pw_name,
 		.groups = (const char *const *)groups,
@@ -163,13 +156,20 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 	printf("\nservice   %s\n",
 	       service ? service : "(not given: skip_services not applied)");
 	if (res.exempt)
-		printf("status    exempt: %s\n\n", res.exempt_why);
+		printf("status    exempt: %s%s\n\n", res.exempt_why,
+		       broken ? " (this holds although the policy has errors)" : "");
+	else if (broken)
+		printf("status    on_error = %s: the policy has errors, so pam_nscg applies none of it\n",
+		       nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num == NSCG_ON_ERROR_ALLOW ?
+			       "allow (let in unconfined)" :
+			       "deny (refused)");
 	else
 		printf("status    sandboxed\n\n");
-	for (int k = 0; k < NSCG_KEY_COUNT; k++)
-		print_value((enum nscg_key)k, &res.v[k]);
+	if (!broken)
+		for (int k = 0; k < NSCG_KEY_COUNT; k++)
+			print_value((enum nscg_key)k, &res.v[k]);
 	nscg_resolved_done(&res);
-	ret = EXIT_CLEAN;
+	ret = broken ? EXIT_POLICY : EXIT_CLEAN;
 out:
 	nscg_policy_free(p);
 	nscg_strv_free(groups, ngroups);

@@ -1152,14 +1152,16 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 		struct section *sec = fs.v[i];
 		if (!sec)
 			continue;
-		/* A file with errors contributes nothing but its on_error:
-		 * that key says what a broken policy means. */
+		/* A file with errors contributes nothing but on_error, which
+		 * says what a broken policy means, and whom it exempts
+		 * (enabled, skip_services): a broken policy is never applied,
+		 * but must not lock out the admin who would fix it. */
 		if (p->errors != errors) {
-			if (sec->type != SEC_GLOBAL)
-				continue;
 			struct entry **e = &sec->entries;
 			while (*e) {
-				if ((*e)->key == NSCG_KEY_ON_ERROR)
+				enum nscg_key k = (*e)->key;
+				if (k == NSCG_KEY_ON_ERROR || k == NSCG_KEY_SKIP_SERVICES ||
+				    k == NSCG_KEY_ENABLED)
 					e = &(*e)->next;
 				else
 					*e = (*e)->next;

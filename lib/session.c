@@ -64,8 +64,10 @@ static bool nested(void)
 	return self.st_ino != CGROUP_INIT_INO;
 }
 
-/* The caller's cgroup in each used hierarchy, from /proc/self/cgroup. */
-static int open_current(const struct nscg_host *h, struct nscg_cgroup *out)
+/* The caller's cgroup in each used hierarchy, from /proc/self/cgroup;
+ * with leaf, only in the hierarchies where its last component is leaf. */
+static int open_current(const struct nscg_host *h, const char *leaf,
+			struct nscg_cgroup *out)
 {
 	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -90,6 +92,8 @@ static int open_current(const struct nscg_host *h, struct nscg_cgroup *out)
 			 * controllers, as its mount directory is named. */
 			if (!nscg_hier_used(hi) || out->fd[i] >= 0 ||
 			    (v2 ? *ctrls != '\0' : strcmp(ctrls, mname)))
+				continue;
+			if (leaf && strcmp(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, leaf))
 				continue;
 			out->fd[i] = openat(hi->root_fd, path[1] ? path + 1 : ".",
 					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -247,16 +251,25 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 
 /* Undo a half-built standalone session: back to where the caller was,
  * remove what this open made (a session cgroup made in some hierarchies
- * only, too), under the uid lock. */
-static void undo(struct nscg_session *s, const struct nscg_log *log)
+ * only, too). The caller holds the uid lock. */
+static void undo_locked(struct nscg_session *s)
 {
 	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
-	int lock_fd = lock_uid(s->uid, log);
-	if (lock_fd < 0)
-		return;
 	if (s->name[0])
 		(void)nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS);
 	remove_user_cgroup(&s->host, s->parent, s->uid);
+}
+
+/* The same, after the lock was let go (the session was entered). */
+static void undo(struct nscg_session *s, const struct nscg_log *log)
+{
+	int lock_fd = lock_uid(s->uid, log);
+
+	if (lock_fd < 0) {
+		(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
+		return;
+	}
+	undo_locked(s);
 	nscg_close(lock_fd);
 }
 
@@ -281,6 +294,7 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 					     const char *user,
 					     const struct nscg_log *log)
 {
+	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	struct nscg_limits lim;
 	char path[256];
 	int r;
@@ -292,51 +306,80 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 		return NSCG_OPEN_FAILED;
 	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
 	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
-		return NSCG_OPEN_FAILED;
+		goto fail;
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
-		return NSCG_OPEN_FAILED;
+		goto fail;
 	int live = sweep_and_count(s, log);
 	if (live < 0) {
 		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
 			       (unsigned)s->uid);
-		return NSCG_OPEN_FAILED;
+		goto fail;
 	}
 	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
 	if (max->num != NSCG_UNLIMITED && (uint64_t)live >= max->num) {
 		log_refusal(user, live, max, log);
-		return NSCG_OPEN_REFUSED;
+		ret = NSCG_OPEN_REFUSED;
+		goto fail;
 	}
 	/* A fresh name: mkdir must create it, so an orphan is never reused. */
 	for (int tries = 0; tries < 8; tries++) {
 		uint32_t rnd;
 		bool created = false;
 		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			return NSCG_OPEN_FAILED;
+			goto fail;
 		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
 		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent,
 			 (unsigned)s->uid, s->name);
 		/* On failure the name stays, for undo to remove what was
 		 * made in some hierarchies. */
 		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
-			return NSCG_OPEN_FAILED;
+			goto fail;
 		if (created)
 			break;
 		nscg_cgroup_close(&s->sess);
 		s->name[0] = '\0';
 	}
 	if (!s->name[0])
-		return NSCG_OPEN_FAILED;
+		goto fail;
 	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
-		return NSCG_OPEN_FAILED;
+		goto fail;
 	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
-		return NSCG_OPEN_FAILED;
+		goto fail;
 	}
 	snprintf(s->where, sizeof(s->where), "%s/user-%u/%s", s->parent,
 		 (unsigned)s->uid, s->name);
 	return NSCG_OPEN_SANDBOXED;
+fail:
+	undo_locked(s);
+	return ret;
+}
+
+/* systemd applies these on cgroup v2 only: say so on other layouts. */
+static void log_v1_unapplied(const struct nscg_limits *ulim, const struct nscg_limits *slim,
+			     const struct nscg_log *log)
+{
+	static const struct {
+		enum nscg_limit limit;
+		const char *key;
+	} v2only[] = {
+		{ NSCG_MEMORY_HIGH, "memory.high" },
+		{ NSCG_MEMORY_SWAP_MAX, "memory.swap.max" },
+		{ NSCG_CPUSET_CPUS, "cpuset.cpus" },
+	};
+	char keys[160] = "";
+	size_t o = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(v2only); i++)
+		if ((ulim->set[v2only[i].limit] || slim->set[v2only[i].limit]) && o < sizeof(keys))
+			o += (size_t)snprintf(keys + o, sizeof(keys) - o, "%s%s", o ? ", " : "",
+					      v2only[i].key);
+	if (o)
+		nscg_log(log, LOG_NOTICE,
+			 "systemd applies %s only on cgroup v2; this host is not pure v2, so they are not applied",
+			 keys);
 }
 
 /* systemd mode: the caller is in logind's scope already (s->orig). The
@@ -366,15 +409,23 @@ static enum nscg_open_result open_systemd(struct nscg_session *s,
 	}
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
 	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, &slim);
+	/* The slice keeps runtime properties past the session: reset what
+	 * the policy leaves unset. The scope is new with each login. */
 	const struct nscg_unit_limits units[] = {
-		{ ls->slice, &ulim },
-		{ ls->scope, &slim },
+		{ ls->slice, &ulim, true },
+		{ ls->scope, &slim, false },
 	};
+	if (s->host.layout != NSCG_LAYOUT_V2)
+		log_v1_unapplied(&ulim, &slim, log);
 	if (nscg_sd_set_limits(units, ELEMENTSOF(units), s->bus_timeout_ms, log) < 0)
 		return NSCG_OPEN_FAILED;
-	/* The scope, for the usage at close: read, never written. */
-	s->sess = s->orig;
-	nscg_cgroup_init(&s->orig);
+	/* The scope, for the usage at close (read, never written): opened
+	 * now, as systemd may have just put it into more hierarchies. */
+	int r = open_current(&s->host, ls->scope, &s->sess);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", ls->scope);
+		return NSCG_OPEN_FAILED;
+	}
 	snprintf(s->name, sizeof(s->name), "%s", ls->scope);
 	snprintf(s->logind_id, sizeof(s->logind_id), "%s", ls->id);
 	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", ls->slice, ls->scope);
@@ -405,7 +456,10 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 			 user);
 		return NSCG_OPEN_FAILED;
 	}
-	if (ls->uid != uid) {
+	/* pam_systemd registers the PAM caller as the session's leader: any
+	 * other caller (su, sudo, runuser, to the same user too) runs inside
+	 * a session that is not this login's. */
+	if (ls->uid != uid || (nscg_have_systemd() && ls->leader != getpid())) {
 		nscg_log(log, LOG_INFO,
 			 "%s: login from inside logind session %s of uid %u; not sandboxed again",
 			 user, ls->id, (unsigned)ls->uid);
@@ -459,11 +513,14 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		return NSCG_OPEN_FAILED;
 	}
 	*on_error = (enum nscg_on_error)nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num;
-	if (nscg_policy_errors(p)) {
+	/* A policy with errors is never applied, but what it exempts stays
+	 * exempt (its broken lines are skipped): a typo must not lock root
+	 * out along with everybody else. */
+	bool broken = nscg_policy_errors(p) != 0;
+	if (broken) {
 		log_policy_errors(p, log);
 		nscg_log(log, LOG_ERR, "the policy has %u errors; run nscgctl check",
 			 nscg_policy_errors(p));
-		goto out;
 	}
 	if (geteuid() != 0) {
 		nscg_log(log, LOG_ERR, "not running as root; cannot sandbox the session");
@@ -499,6 +556,8 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		ret = NSCG_OPEN_SKIPPED;
 		goto out;
 	}
+	if (broken)
+		goto out;
 	if (nested()) {
 		nscg_log(log, LOG_INFO, "%s: nested login inside a sandboxed session; not sandboxed again",
 			 pw.pw_name);
@@ -527,7 +586,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
 	if (nscg_host_detect(NULL, &s->host, log) < 0)
 		goto drop;
-	if ((r = open_current(&s->host, &s->orig)) < 0) {
+	if ((r = open_current(&s->host, NULL, &s->orig)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
 		goto drop;
 	}
@@ -548,7 +607,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	ret = systemd ? open_systemd(s, &ls, &res, pw.pw_name, log)
 		      : open_standalone(s, &res, pw.pw_name, log);
 	if (ret != NSCG_OPEN_SANDBOXED)
-		goto fail;
+		goto drop; /* nothing left behind */
 	ret = NSCG_OPEN_FAILED;
 	/* Namespaces last: the cgroup namespace's root is where the caller
 	 * is now, the session cgroup or scope. */
@@ -559,7 +618,8 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			goto fail;
 		}
 		expand_hostname(res.v[NSCG_KEY_HOSTNAME].str, pw.pw_name,
-				s->name + strlen("session-"), host, sizeof(host));
+				s->systemd ? s->logind_id : s->name + strlen("session-"),
+				host, sizeof(host));
 		if (nscg_ns_enter_session(helper_fd, s->ns_mask, host, &s->saved,
 					  req->helper_timeout_ms ? req->helper_timeout_ms : 10000,
 					  log) < 0)

@@ -83,6 +83,8 @@ int nscg_logind_parse(const char *proc_cgroup, struct nscg_logind_session *out)
 	return 0;
 }
 
+static int logind_confirm(struct nscg_logind_session *ls);
+
 int nscg_logind_current(struct nscg_logind_session *out)
 {
 	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
@@ -93,10 +95,47 @@ int nscg_logind_current(struct nscg_logind_session *out)
 		return -errno;
 	if ((r = nscg_read_fd(fd, 1 << 16, &buf, NULL)) < 0)
 		return r;
-	return nscg_logind_parse(buf, out);
+	if ((r = nscg_logind_parse(buf, out)) <= 0)
+		return r;
+	return logind_confirm(out);
+}
+
+int nscg_cpus_to_mask(const char *list, uint8_t *mask, size_t cap, size_t *len)
+{
+	*len = 0;
+	memset(mask, 0, cap);
+	for (const char *p = list; *p;) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+		if (end == p)
+			return -EINVAL;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+		}
+		if (hi < lo || hi / 8 >= cap)
+			return -ERANGE;
+		for (unsigned long c = lo; c <= hi; c++)
+			mask[c / 8] |= (uint8_t)(1u << (c % 8));
+		if (hi / 8 + 1 > *len)
+			*len = hi / 8 + 1;
+		p = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return -EINVAL;
+	}
+	return 0;
 }
 
 #ifndef HAVE_SYSTEMD
+
+/* Nothing to ask: the path is all there is (uid from the slice). */
+static int logind_confirm(struct nscg_logind_session *ls)
+{
+	(void)ls;
+	return 1;
+}
 
 bool nscg_have_systemd(void)
 {
@@ -131,6 +170,65 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
+
+/* LEADER= of logind's record of session id, as sd-login reads its other
+ * fields (sd_session_get_leader is newer than Debian 12's libsystemd). */
+static int session_leader(const char *id, pid_t *leader)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "/run/systemd/sessions/%s", id);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int r = nscg_read_fd(fd, 1 << 16, &buf, NULL);
+	if (r < 0)
+		return r;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strncmp(line, "LEADER=", 7)) {
+			if (nscg_parse_u64(line + 7, &v) < 0 || v == 0 || v > INT32_MAX)
+				return -EBADMSG;
+			*leader = (pid_t)v;
+			return 0;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return -ENODATA;
+}
+
+/* logind's own view of the caller: its session must be the one the
+ * path says (sd_pid_get_session also refuses a path that only looks like
+ * a session, inside a user's delegated subtree); uid and leader are
+ * logind's. 0: not a logind session after all. */
+static int logind_confirm(struct nscg_logind_session *ls)
+{
+	char *id = NULL;
+	uid_t uid;
+	pid_t leader = 0;
+	int r;
+
+	r = sd_pid_get_session(0, &id);
+	if (r == -ENODATA || r == -ENXIO)
+		return 0;
+	if (r < 0)
+		return r;
+	bool same = !strcmp(id, ls->id);
+	free(id);
+	if (!same)
+		return 0;
+	if ((r = sd_session_get_uid(ls->id, &uid)) < 0 ||
+	    (r = session_leader(ls->id, &leader)) < 0)
+		return r;
+	ls->uid = uid;
+	ls->leader = leader;
+	snprintf(ls->slice, sizeof(ls->slice), "user-%u.slice", (unsigned)uid);
+	return 1;
+}
 
 bool nscg_have_systemd(void)
 {
@@ -185,46 +283,41 @@ static int call_all(sd_bus *bus, sd_bus_message **msgs, struct call *calls,
 	uint64_t deadline = now_usec() + (uint64_t)timeout_ms * 1000u;
 	int r;
 
+	/* sd-bus's own timeout comes later: the deadline speaks first. */
 	for (size_t i = 0; i < n; i++) {
 		r = sd_bus_call_async(bus, NULL, msgs[i], on_reply, &calls[i],
-				      (uint64_t)timeout_ms * 1000u);
+				      ((uint64_t)timeout_ms + 1000u) * 1000u);
 		if (r < 0)
 			return nscg_log_errno(log, LOG_ERR, r, "cannot send %s to systemd",
 					      calls[i].what);
 	}
 	for (;;) {
-		size_t pending = 0;
-		for (size_t i = 0; i < n; i++) {
+		struct call *pending = NULL;
+		for (size_t i = n; i-- > 0;) {
 			if (calls[i].result < 0) {
-				nscg_log(log, LOG_ERR, "systemd refused %s: %s", calls[i].what,
+				nscg_log(log, LOG_ERR, "%s failed: %s", calls[i].what,
 					 calls[i].error);
 				return calls[i].result;
 			}
-			pending += calls[i].result == 0;
+			if (calls[i].result == 0)
+				pending = &calls[i];
 		}
 		if (!pending)
 			return 0;
-		r = sd_bus_process(bus, NULL);
-		if (r > 0)
-			continue;
+		/* Checked on every turn: a stream of other messages (anyone
+		 * may signal us) must not stretch the wait. */
 		uint64_t now = now_usec();
-		if (r == 0 && now < deadline)
-			r = sd_bus_wait(bus, deadline - now);
-		if (r == -EINTR)
-			continue;
-		if (r < 0)
-			return nscg_log_errno(log, LOG_ERR, r, "lost the bus while waiting for %s",
-					      calls[0].what);
-		if (now_usec() >= deadline) {
-			for (size_t i = 0; i < n; i++)
-				if (calls[i].result == 0) {
-					nscg_log(log, LOG_ERR,
-						 "systemd did not answer within %u ms (%s)",
-						 timeout_ms, calls[i].what);
-					break;
-				}
+		if (now >= deadline) {
+			nscg_log(log, LOG_ERR, "no answer within %u ms to %s", timeout_ms,
+				 pending->what);
 			return -ETIMEDOUT;
 		}
+		r = sd_bus_process(bus, NULL);
+		if (r == 0)
+			r = sd_bus_wait(bus, deadline - now);
+		if (r < 0 && r != -EINTR)
+			return nscg_log_errno(log, LOG_ERR, r,
+					      "lost the connection to the system bus");
 	}
 }
 
@@ -237,72 +330,52 @@ static int open_bus(sd_bus **bus, const struct nscg_log *log)
 	return 0;
 }
 
-/* A canonical CPU list ("0-3,8") as systemd's AllowedCPUs byte mask:
- * bit b of byte i is CPU 8*i+b. */
-static int cpus_to_mask(const char *list, uint8_t *mask, size_t cap, size_t *len)
-{
-	*len = 0;
-	memset(mask, 0, cap);
-	for (const char *p = list; *p;) {
-		char *end;
-		unsigned long lo = strtoul(p, &end, 10), hi = lo;
-		if (end == p)
-			return -EINVAL;
-		if (*end == '-') {
-			p = end + 1;
-			hi = strtoul(p, &end, 10);
-			if (end == p)
-				return -EINVAL;
-		}
-		if (hi < lo || hi / 8 >= cap)
-			return -ERANGE;
-		for (unsigned long c = lo; c <= hi; c++)
-			mask[c / 8] |= (uint8_t)(1u << (c % 8));
-		if (hi / 8 + 1 > *len)
-			*len = hi / 8 + 1;
-		p = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			return -EINVAL;
-	}
-	return 0;
-}
-
-/* Append lim as (sv) pairs to an open a(sv); returns how many, or -errno. */
-static int append_limits(sd_bus_message *m, const struct nscg_limits *lim)
+/* Append lim as (sv) pairs to an open a(sv); returns how many, or -errno.
+ * With reset, an unset limit goes as "none" (infinity, or unset for
+ * weights and CPUs), except TasksMax: the user slices' own default
+ * (TasksMax=33% in user-.slice.d) has no value that restores it. */
+static int append_limits(sd_bus_message *m, const struct nscg_limits *lim, bool reset)
 {
 	static const struct {
 		enum nscg_limit limit;
 		const char *property;
+		bool resettable;
 	} plain[] = {
-		{ NSCG_MEMORY_MAX, "MemoryMax" },   { NSCG_MEMORY_HIGH, "MemoryHigh" },
-		{ NSCG_MEMORY_SWAP_MAX, "MemorySwapMax" }, { NSCG_CPU_WEIGHT, "CPUWeight" },
-		{ NSCG_PIDS_MAX, "TasksMax" },      { NSCG_IO_WEIGHT, "IOWeight" },
+		{ NSCG_MEMORY_MAX, "MemoryMax", true },
+		{ NSCG_MEMORY_HIGH, "MemoryHigh", true },
+		{ NSCG_MEMORY_SWAP_MAX, "MemorySwapMax", true },
+		{ NSCG_CPU_WEIGHT, "CPUWeight", true },
+		{ NSCG_PIDS_MAX, "TasksMax", false },
+		{ NSCG_IO_WEIGHT, "IOWeight", true },
 	};
 	int n = 0, r;
 
-	/* NSCG_UNLIMITED is UINT64_MAX, systemd's "infinity" too. */
+	/* NSCG_UNLIMITED is UINT64_MAX: systemd's infinity, and its
+	 * "unset" for the weights. */
 	for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
-		if (!lim->set[plain[i].limit])
+		bool set = lim->set[plain[i].limit];
+		if (!set && !(reset && plain[i].resettable))
 			continue;
 		r = sd_bus_message_append(m, "(sv)", plain[i].property, "t",
-					  lim->num[plain[i].limit]);
+					  set ? lim->num[plain[i].limit] : UINT64_MAX);
 		if (r < 0)
 			return r;
 		n++;
 	}
-	if (lim->set[NSCG_CPU_MAX]) {
+	if (lim->set[NSCG_CPU_MAX] || reset) {
 		/* A percentage of one CPU: 100% is one second per second. */
-		uint64_t q = lim->num[NSCG_CPU_MAX];
+		uint64_t q = lim->set[NSCG_CPU_MAX] ? lim->num[NSCG_CPU_MAX] : NSCG_UNLIMITED;
 		r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
 					  q == NSCG_UNLIMITED ? UINT64_MAX : q * 10000u);
 		if (r < 0)
 			return r;
 		n++;
 	}
-	if (lim->set[NSCG_CPUSET_CPUS] && lim->cpus) {
+	if ((lim->set[NSCG_CPUSET_CPUS] && lim->cpus) || reset) {
 		uint8_t mask[1024];
-		size_t len;
-		if ((r = cpus_to_mask(lim->cpus, mask, sizeof(mask), &len)) < 0)
+		size_t len = 0;
+		if (lim->set[NSCG_CPUSET_CPUS] && lim->cpus &&
+		    (r = nscg_cpus_to_mask(lim->cpus, mask, sizeof(mask), &len)) < 0)
 			return r;
 		if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 ||
 		    (r = sd_bus_message_append(m, "s", "AllowedCPUs")) < 0 ||
@@ -325,10 +398,12 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 	struct call calls[MAX_UNITS + 1];
 	sd_bus *bus = NULL;
 	size_t used = 0;
-	int r;
+	int r = 0;
 
-	if (n > MAX_UNITS)
+	if (n > MAX_UNITS) {
+		nscg_log(log, LOG_ERR, "too many units (%zu) for one request", n);
 		return -EINVAL;
+	}
 	memset(calls, 0, sizeof(calls));
 	if ((r = open_bus(&bus, log)) < 0)
 		return r;
@@ -342,7 +417,7 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 			r = sd_bus_message_append(m, "sb", units[i].unit, 1);
 		if (r >= 0)
 			r = sd_bus_message_open_container(m, 'a', "(sv)");
-		int count = r >= 0 ? append_limits(m, units[i].lim) : r;
+		int count = r >= 0 ? append_limits(m, units[i].lim, units[i].reset) : r;
 		if (count >= 0)
 			r = sd_bus_message_close_container(m);
 		if (count < 0 || r < 0) {
@@ -355,8 +430,8 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 			sd_bus_message_unref(m);
 			continue;
 		}
-		snprintf(calls[used].what, sizeof(calls[used].what), "the limits of %s",
-			 units[i].unit);
+		snprintf(calls[used].what, sizeof(calls[used].what),
+			 "setting the limits of %s", units[i].unit);
 		msgs[used++] = m;
 	}
 	if (used == 0)
@@ -371,7 +446,7 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 		nscg_log_errno(log, LOG_ERR, r, "cannot build a message to systemd");
 		goto out;
 	}
-	snprintf(calls[used].what, sizeof(calls[used].what), "a ping after the limits");
+	snprintf(calls[used].what, sizeof(calls[used].what), "systemd's ping after the limits");
 	used++;
 	r = call_all(bus, msgs, calls, used, timeout_ms, log);
 out:
@@ -399,7 +474,7 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 	if (r < 0)
 		nscg_log_errno(log, LOG_ERR, r, "cannot build a message to logind");
 	else {
-		snprintf(call.what, sizeof(call.what), "terminating session %s", id);
+		snprintf(call.what, sizeof(call.what), "logind's TerminateSession %s", id);
 		r = call_all(bus, &m, &call, 1, timeout_ms, log);
 	}
 	sd_bus_message_unref(m);

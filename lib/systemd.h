@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -22,7 +23,8 @@
  * .../user-UID.slice/session-ID.scope, as pam_systemd puts it there. */
 struct nscg_logind_session {
 	char id[32]; /* the session ID, e.g. "3" or "c1" */
-	uid_t uid; /* the owner, from user-UID.slice */
+	uid_t uid; /* the owner */
+	pid_t leader; /* the process logind registered it for; 0: unknown */
 	char scope[48]; /* "session-ID.scope" */
 	char slice[32]; /* "user-UID.slice" */
 };
@@ -32,7 +34,10 @@ struct nscg_logind_session {
  * hybrid host), 0 if not. */
 int nscg_logind_parse(const char *proc_cgroup, struct nscg_logind_session *out);
 
-/* The same for the calling process: 1, 0, or -errno. */
+/* The same for the calling process: 1, 0, or -errno. Built with
+ * libsystemd, logind's own view must agree (sd_pid_get_session, which
+ * refuses look-alike paths inside a user's delegated subtree), and uid
+ * and leader come from logind. */
 int nscg_logind_current(struct nscg_logind_session *out);
 
 /* How many logind sessions uid has, closing ones and this one included,
@@ -42,16 +47,25 @@ int nscg_logind_count_sessions(uid_t uid);
 /* Whether this build can talk to systemd. */
 bool nscg_have_systemd(void);
 
-/* Set the limits of one level on a unit, at runtime. */
+/* A canonical CPU list ("0-3,8") as systemd's AllowedCPUs byte mask: bit
+ * b of byte i is CPU 8*i+b. *len: the bytes used. -EINVAL, -ERANGE. */
+int nscg_cpus_to_mask(const char *list, uint8_t *mask, size_t cap, size_t *len);
+
+/* Set the limits of one level on a unit, at runtime. With reset, the
+ * properties the policy leaves unset are sent too, as "no limit": for a
+ * unit that outlives the session (the user's slice keeps its runtime
+ * properties until reboot), so that a limit taken out of the policy goes. */
 struct nscg_unit_limits {
 	const char *unit;
 	const struct nscg_limits *lim;
+	bool reset;
 };
 
-/* Set every limit of units[0..n) in one batch and wait, at most
+/* Set the limits of units[0..n) in one batch and wait, at most
  * timeout_ms in all, until systemd has answered each and applied them.
- * A unit with no limit set is left alone. Logs and returns -errno on an
- * error, a refusal or the timeout (-ETIMEDOUT). */
+ * A unit with nothing to set (and no reset) is left alone. Logs and
+ * returns -errno on an error reply, a lost bus or the timeout
+ * (-ETIMEDOUT). */
 int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 		       unsigned timeout_ms, const struct nscg_log *log);
 

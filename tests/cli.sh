@@ -78,7 +78,11 @@ contains cli/check-errors-floor "$ERR" "$d/nscg.d/20-bad.conf:2: error: session.
 contains cli/check-errors-unknown "$ERR" "$d/nscg.d/20-bad.conf:3: error: unknown key 'bogus' in [default]"
 contains cli/check-errors-count "$ERR" "nscgctl: 2 errors in the policy"
 expect cli/explain-broken 1 "$CTL" explain "$u" --conf "$d/nscg.conf"
-contains cli/explain-broken-msg "$ERR" "on_error path (deny)"
+contains cli/explain-broken-msg "$OUT" "status    on_error = deny (refused): the policy has errors"
+# An exemption in the broken file still holds, and explain says so.
+printf '[user:%s]\nenabled = no\n' "$u" >>"$d/nscg.d/20-bad.conf"
+expect cli/explain-broken-exempt 1 "$CTL" explain "$u" --conf "$d/nscg.conf"
+contains cli/explain-broken-exempt-msg "$OUT" "status    exempt: enabled = no (this holds although the policy has errors)"
 rm "$d/nscg.d/20-bad.conf"
 
 # Warnings alone leave the exit status at 0.

@@ -4,7 +4,8 @@
 set -eu
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
       libcap-ng-dev libiniparser-dev pamtester valgrind passwd
-      openssh-server openssh-client perl python3 procps)
+      openssh-server openssh-client perl python3 procps libsystemd-dev dbus-daemon
+      mmdebstrap qemu-system-x86 e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -5,12 +5,14 @@
  * and writes each call it gets as one line to LOG:
  *
  *   SetUnitProperties UNIT runtime=1 MemoryMax=134217728 AllowedCPUs=01 ...
+ *   Ping
  *   TerminateSession ID
  *
- *   fake-systemd LOG [answer|fail|hang]
+ *   fake-systemd LOG [answer|fail|fail-scope|hang]
  *
- * fail answers SetUnitProperties with an error, hang never answers it.
- * Prints "ready" once both names are owned. */
+ * fail answers SetUnitProperties with an error (fail-scope: for scopes
+ * only), hang never answers it. sd-bus answers Ping itself; a filter
+ * logs it, to show the order. Prints "ready" once both names are owned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +80,9 @@ static int set_unit_properties(sd_bus_message *m, void *userdata, sd_bus_error *
 		return r;
 	fprintf(f->log, "%s\n", line);
 	fflush(f->log);
-	if (!strcmp(f->mode, "fail"))
+	size_t ul = strlen(unit);
+	if (!strcmp(f->mode, "fail") ||
+	    (!strcmp(f->mode, "fail-scope") && ul > 6 && !strcmp(unit + ul - 6, ".scope")))
 		return sd_bus_error_setf(err, "org.freedesktop.systemd1.NoSuchUnit",
 					 "Unit %s not loaded.", unit);
 	if (!strcmp(f->mode, "hang")) {
@@ -103,6 +107,18 @@ static int terminate_session(sd_bus_message *m, void *userdata, sd_bus_error *er
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+static int log_ping(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct fake *f = userdata;
+
+	(void)err;
+	if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Peer", "Ping")) {
+		fprintf(f->log, "Ping\n");
+		fflush(f->log);
+	}
+	return 0;
+}
+
 static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_METHOD("SetUnitProperties", "sba(sv)", "", set_unit_properties, 0),
@@ -122,10 +138,11 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc < 2 || !(f.log = fopen(argv[1], "ae"))) {
-		fprintf(stderr, "usage: fake-systemd LOG [answer|fail|hang]\n");
+		fprintf(stderr, "usage: fake-systemd LOG [answer|fail|fail-scope|hang]\n");
 		return 2;
 	}
 	if ((r = sd_bus_open_system(&bus)) < 0 ||
+	    (r = sd_bus_add_filter(bus, NULL, log_ping, &f)) < 0 ||
 	    (r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/systemd1",
 					  "org.freedesktop.systemd1.Manager",
 					  manager_vtable, &f)) < 0 ||

@@ -69,6 +69,14 @@ write_policy "bogus_key = 1" "hostname = t-%u"
 expect pamtester/broken-policy-denies 1 pamtester "$svc" "$u" open_session
 grep -q "nscg.conf:4: unknown key 'bogus_key' in \[global\]" "$syslog" &&
 	pass pamtester/broken-policy-logged || fail pamtester/broken-policy-logged
+# ... but whom it exempts stays exempt (root, in the example policy), so
+# a typo cannot lock out the admin who would fix it.
+write_policy "bogus_key = 1" "hostname = t-%u
+[user:$u]
+enabled = no"
+expect pamtester/broken-policy-exempt-stays 0 pamtester "$svc" "$u" open_session close_session
+grep -q "$u is not sandboxed" "$syslog" &&
+	pass pamtester/broken-policy-exempt-logged || fail pamtester/broken-policy-exempt-logged
 write_policy "on_error = allow
 bogus_key = 1" "hostname = t-%u"
 expect pamtester/broken-policy-allow 0 pamtester "$svc" "$u" open_session close_session

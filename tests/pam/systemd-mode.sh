@@ -25,8 +25,9 @@ EOC
 sd_policy() { # extra [global] lines, extra [default] lines
 	write_policy "$1" "user.memory.max = 1G
 session.cpu.max = 150%
-session.cpuset.cpus = 0
+session.cpuset.cpus = 0-1
 session.io.weight = 50
+hostname = sd-%s
 $2"
 }
 
@@ -63,58 +64,97 @@ fake() { # MODE: (re)start the fake with an empty call log
 }
 on_exit '[ -n "$fakepid" ] && kill "$fakepid"'
 
-# The scope the test plays logind for, outside the policy's parent.
-lroot=/sys/fs/cgroup/unified/$parent-logind
+# The session the test plays logind for: its scope, under a slice of
+# the test's own (sd_pid_get_session wants slices above user-UID.slice),
+# and logind's record of it in /run/systemd/sessions, which sd-login
+# reads for its uid and leader.
+lroot=/sys/fs/cgroup/unified/$parent.slice
 scope=$lroot/user.slice/user-$uid.slice/session-77.scope
 mkdir -p "$scope" "$lroot/user.slice/user-0.slice/session-5.scope"
 on_exit "find '$lroot' -depth -type d -exec rmdir {} + 2>/dev/null"
-in_scope() { # DIR CMD...: run CMD with its process in DIR
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
+made_run_systemd=
+[ -d /run/systemd ] || made_run_systemd=1
+mkdir -p /run/systemd/sessions /run/systemd/users
+on_exit "rm -f /run/systemd/sessions/77 /run/systemd/sessions/5 /run/systemd/users/$uid; [ -z '$made_run_systemd' ] || rm -rf /run/systemd"
+# in_scope SCOPE-DIR CMD...: run CMD in the scope, as its session's leader
+# (so not under timeout(1), a parent): killed after 60 s, never a hang.
+in_scope() {
+	local dir=$1 id u p w rc
+	shift
+	id=${dir##*/session-} u=${dir%/*}
+	id=${id%.scope} u=${u##*/user-}
+	u=${u%.slice}
+	sh -c 'echo $$ >"$0/cgroup.procs" &&
+		printf "UID=%s\nLEADER=%s\n" "$1" "${LEADER:-$$}" >"/run/systemd/sessions/$2" &&
+		shift 2 && exec "$@"' "$dir" "$u" "$id" "$@" &
+	p=$!
+	{ timeout 60 tail --pid="$p" -f /dev/null || kill -9 "$p"; } >/dev/null 2>&1 &
+	w=$!
+	wait "$p"
+	rc=$?
+	wait "$w"
+	return $rc
 }
 ours_left() { ls -d /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent" 2>/dev/null | wc -l; }
 log_has() { grep -q -- "$2" "$syslog" && pass "$1" || fail "$1" "no '$2' in the log"; }
+INF=18446744073709551615
 
 sd_policy "" ""
 fake answer
 expect systemd-mode/sandboxed 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
-	'test "$(grep "^0::" /proc/self/cgroup)" = "0::/"'
+	'test "$(grep "^0::" /proc/self/cgroup)" = "0::/" && test "$(hostname)" = sd-77'
 calls=$(cat "$bus/calls")
-contains systemd-mode/scope-properties "$calls" \
-	"SetUnitProperties session-77.scope runtime=1 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000 AllowedCPUs=01"
-contains systemd-mode/slice-properties "$calls" "SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824"
-contains systemd-mode/terminate-at-close "$calls" "TerminateSession 77"
+# The slice first, reset where the policy sets nothing; the scope; then
+# the ping that shows systemd has applied them.
+want="SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824 MemoryHigh=$INF MemorySwapMax=$INF CPUWeight=$INF IOWeight=$INF CPUQuotaPerSecUSec=$INF AllowedCPUs=
+SetUnitProperties session-77.scope runtime=1 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000 AllowedCPUs=03
+Ping
+TerminateSession 77"
+[ "$calls" = "$want" ] && pass systemd-mode/calls-in-order ||
+	fail systemd-mode/calls-in-order "got: $calls"
 [ "$(ours_left)" = 0 ] && pass systemd-mode/no-own-cgroups || fail systemd-mode/no-own-cgroups
 [ -z "$(ls /run/nscg 2>/dev/null)" ] && pass systemd-mode/no-lock-files || fail systemd-mode/no-lock-files
 log_has systemd-mode/logged-open "sandboxed in user-$uid.slice/session-77.scope (systemd)"
 log_has systemd-mode/logged-usage "uid $uid session-77.scope closed: cpu"
+
+# Inside the session, nothing of pam_nscg's own was made.
+expect systemd-mode/none-made-during 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
+	"! ls -d /sys/fs/cgroup/*/$parent /run/nscg/uid-$uid.lock 2>/dev/null | grep -q ."
 
 sd_policy "" "kill_on_close = no"
 fake answer
 expect systemd-mode/no-kill-sandboxed 0 in_scope "$scope" "$RUN" "$svc" "$u" true
 lacks systemd-mode/no-terminate-without-kill_on_close "$(cat "$bus/calls")" TerminateSession
 
-# "max" is systemd's infinity; a level without limits is not sent at all.
+# "max" is systemd's infinity; a policy without user.* limits still
+# resets the slice.
 printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\n[default]\nsession.memory.max = max\nsession.pids.max = 64\n' \
 	"$parent" "$d" >"$d/nscg.conf"
 fake answer
 expect systemd-mode/unlimited 0 in_scope "$scope" "$RUN" "$svc" "$u" true
 contains systemd-mode/max-is-infinity "$(cat "$bus/calls")" \
-	"SetUnitProperties session-77.scope runtime=1 MemoryMax=18446744073709551615 TasksMax=64"
-lacks systemd-mode/no-empty-slice-call "$(cat "$bus/calls")" "user-$uid.slice"
+	"SetUnitProperties session-77.scope runtime=1 MemoryMax=$INF TasksMax=64
+"
+contains systemd-mode/slice-reset "$(cat "$bus/calls")" \
+	"SetUnitProperties user-$uid.slice runtime=1 MemoryMax=$INF MemoryHigh=$INF MemorySwapMax=$INF CPUWeight=$INF IOWeight=$INF CPUQuotaPerSecUSec=$INF AllowedCPUs=
+"
 
 # systemd refuses: on_error decides.
 sd_policy "" ""
 fake fail
 expect systemd-mode/refused-denies $((200 + PAM_SESSION_ERR)) in_scope "$scope" "$RUN" "$svc" "$u" true
 log_has systemd-mode/refusal-logged \
-	"systemd refused the limits of user-$uid.slice: org.freedesktop.systemd1.NoSuchUnit: Unit user-$uid.slice not loaded."
+	"setting the limits of user-$uid.slice failed: org.freedesktop.systemd1.NoSuchUnit: Unit user-$uid.slice not loaded."
+fake fail-scope
+expect systemd-mode/scope-refused-denies $((200 + PAM_SESSION_ERR)) in_scope "$scope" "$RUN" "$svc" "$u" true
+log_has systemd-mode/scope-refusal-logged "setting the limits of session-77.scope failed: org.freedesktop.systemd1.NoSuchUnit"
 
 # systemd never answers: the login waits 5 s at most, then on_error.
 sd_policy "on_error = allow" ""
 fake hang
-expect systemd-mode/timeout-allows 0 in_scope "$scope" timeout 60 "$RUN" "$svc" "$u" sh -c \
+expect systemd-mode/timeout-allows 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
 	'test "$(grep "^0::" /proc/self/cgroup)" != "0::/"'
-log_has systemd-mode/timeout-logged "systemd did not answer within 5000 ms"
+log_has systemd-mode/timeout-logged "no answer within 5000 ms to setting the limits of user-$uid.slice"
 
 # No system bus at all.
 sd_policy "" ""
@@ -126,10 +166,6 @@ log_has systemd-mode/no-bus-logged "cannot connect to the system bus"
 # from /run/systemd/users/UID): this one and two more make three.
 sd_policy "" "max_sessions = 2"
 fake answer
-made_run_systemd=
-[ -d /run/systemd ] || made_run_systemd=1
-mkdir -p /run/systemd/users
-on_exit "rm -f /run/systemd/users/$uid; [ -n '$made_run_systemd' ] && rm -rf /run/systemd"
 printf 'NAME=%s\nSESSIONS=77 78 79\n' "$u" >"/run/systemd/users/$uid"
 expect systemd-mode/max-sessions-refused $((200 + PAM_PERM_DENIED)) in_scope "$scope" "$RUN" "$svc" "$u" true
 printf 'NAME=%s\nSESSIONS=77 78\n' "$u" >"/run/systemd/users/$uid"
@@ -145,6 +181,13 @@ expect systemd-mode/other-users-session-skipped 0 \
 log_has systemd-mode/other-users-session-logged "login from inside logind session 5 of uid 0; not sandboxed again"
 [ -s "$bus/calls" ] && fail systemd-mode/other-users-session-no-calls "$(cat "$bus/calls")" ||
 	pass systemd-mode/other-users-session-no-calls
+# The same user's own session, but the caller is not its leader (su to
+# oneself): the session is not this login's, nothing asked, nothing ended.
+LEADER=1 expect systemd-mode/not-leader-skipped 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
+	'test "$(grep "^0::" /proc/self/cgroup)" != "0::/"'
+log_has systemd-mode/not-leader-logged "login from inside logind session 77 of uid $uid; not sandboxed again"
+[ -s "$bus/calls" ] && fail systemd-mode/not-leader-no-calls "$(cat "$bus/calls")" ||
+	pass systemd-mode/not-leader-no-calls
 
 # mode = standalone in a logind session: our own cgroups, no bus.
 sd_policy "mode = standalone" ""

@@ -106,11 +106,30 @@ static void test_logind_parse(void)
 	CHECK(nscg_logind_parse("0::/user-1.slice/session-0123456789012345678901234567890123.scope\n", &ls) == 0);
 }
 
+static void test_cpus_to_mask(void)
+{
+	uint8_t m[4];
+	size_t len;
+
+	CHECK(nscg_cpus_to_mask("0-3,9", m, sizeof(m), &len) == 0);
+	CHECK(len == 2 && m[0] == 0x0f && m[1] == 0x02);
+	CHECK(nscg_cpus_to_mask("8", m, sizeof(m), &len) == 0);
+	CHECK(len == 2 && m[0] == 0 && m[1] == 0x01);
+	CHECK(nscg_cpus_to_mask("31", m, sizeof(m), &len) == 0 && len == 4 && m[3] == 0x80);
+	CHECK(nscg_cpus_to_mask("", m, sizeof(m), &len) == 0 && len == 0);
+	CHECK(nscg_cpus_to_mask("32", m, sizeof(m), &len) == -ERANGE);
+	CHECK(nscg_cpus_to_mask("3-1", m, sizeof(m), &len) == -ERANGE);
+	CHECK(nscg_cpus_to_mask("a", m, sizeof(m), &len) == -EINVAL);
+	CHECK(nscg_cpus_to_mask("1;2", m, sizeof(m), &len) == -EINVAL);
+	CHECK(nscg_cpus_to_mask("1-", m, sizeof(m), &len) == -EINVAL);
+}
+
 const struct test util_tests[] = {
 	{ "util/parse_bytes", test_parse_bytes },
 	{ "util/format_bytes", test_format_bytes },
 	{ "util/hostile_names", test_hostile_names },
 	{ "util/escape", test_escape },
 	{ "util/logind_parse", test_logind_parse },
+	{ "util/cpus_to_mask", test_cpus_to_mask },
 	{ NULL, NULL },
 };

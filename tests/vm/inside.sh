@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs as the test user inside a guest session over ssh; prints
 # PASS:/FAIL: lines for what the session must look like. $1 = the guest
-# name, $2 = "v2" or "hybrid".
-g=$1 layout=$2
+# name, $2 = "v2" or "hybrid", $3 = "systemd" or "standalone".
+g=$1 layout=$2 stack=${3:-standalone}
 ok() { if eval "$2"; then echo "PASS: vm/$g/$1"; else echo "FAIL: vm/$g/$1"; fi; }
 ok cgroup-root '! grep -qv ":/$" /proc/self/cgroup'
 if [ "$layout" = v2 ]; then
@@ -17,6 +17,12 @@ ok limit-not-writable '! echo max 2>/dev/null >$mem'
 ok no-move-to-ns-root '! echo $$ 2>/dev/null >$procs'
 ok no-umount '! umount /sys/fs/cgroup 2>/dev/null'
 ok no-remount '! mount -o remount,rw /sys/fs/cgroup 2>/dev/null'
+ok no-mount-ns-escape '! nsenter -t 1 -m true 2>/dev/null && ! nsenter -t 1 -C true 2>/dev/null'
+if [ "$stack" = systemd ]; then
+	# systemd wrote the limits: pam_nscg only asked for them.
+	ok swap-limit 'test "$(cat /sys/fs/cgroup/memory.swap.max)" = 0'
+	ok logind-session 'test -n "$XDG_SESSION_ID"'
+fi
 ok hostname 'test "$(hostname)" = "vm-$(id -un)"'
 ok memory-hog-killed 'tail /dev/zero; test $? = 137'
 if [ "$layout" = v2 ]; then

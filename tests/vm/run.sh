@@ -1,14 +1,19 @@
 #!/bin/bash
 # The VM tier: real Debian 12 guests under qemu (TCG), each logged into
 # over ssh as unprivileged users with keys, pam_nscg in sshd's stack.
-#   guest "v2":     pure cgroup v2 + systemd, sshd without pam_systemd
-#                   (standalone mode on real v2 controllers)
-#   guest "hybrid": systemd.unified_cgroup_hierarchy=0, standalone mode
-# The image (mmdebstrap) is cached under $BUILD/vm and rebuilt only when
-# tests/vm/recipe.sh changes. Prints the time each step took.
+#   guest "systemd": pure cgroup v2, systemd + logind, pam_systemd then
+#                    pam_nscg in the stack (systemd mode)
+#   guest "v2":      pure cgroup v2, sshd without pam_systemd
+#                    (standalone mode on real v2 controllers)
+#   guest "hybrid":  systemd.unified_cgroup_hierarchy=0, standalone mode
+# One image (mmdebstrap), cached under $BUILD/vm and rebuilt only when
+# tests/vm/recipe.sh changes; the guests run one after another. Prints
+# the time each step took, and the ssh login benchmark
+# (bench/vm-login.sh) of the systemd and v2 guests.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/vm/recipe.sh"
+. "$TOP/bench/vm-login.sh"
 [ "$(id -u)" = 0 ] || { fail vm/root "needs root"; exit 1; }
 vm=$BUILD/vm
 mkdir -p "$vm"
@@ -35,9 +40,14 @@ pass vm/image
 SSHO=(-i "$vm/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 	-o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR)
 
-# guest NAME CMDLINE-EXTRA LAYOUT PORT
+# guest NAME CMDLINE-EXTRA LAYOUT STACK PORT
+#   STACK "systemd": Debian's sshd stack (pam_systemd in common-session),
+#   pam_nscg appended after it; "standalone": no pam_systemd.
+# A second sshd, sshd-plain on PORT+1, runs the same stack without
+# pam_nscg (OpenSSH names its PAM service after its program), for the
+# login benchmark.
 guest() {
-	local g=$1 extra=$2 layout=$3 port=$4 root=$vm/$1
+	local g=$1 extra=$2 layout=$3 stack=$4 port=$5 root=$vm/$1
 	rm -rf "$root" "$vm/$g.img"
 	mkdir -p "$root"
 	if ! tar -C "$root" -xf "$vm/rootfs-$hash.tar" || [ ! -f "$root/etc/pam.d/sshd" ]; then
@@ -69,10 +79,25 @@ hostname = vm-%u
 enabled = no
 EOC
 	chmod 0644 "$root/etc/security/nscg.d/50-vm.conf"
-	# Standalone mode: sshd's stack without pam_systemd, pam_nscg last.
-	sed -i 's|^@include common-session|session required pam_unix.so|' "$root/etc/pam.d/sshd"
+	# Standalone mode: sshd's stack without pam_systemd. pam_nscg last.
+	[ "$stack" = standalone ] &&
+		sed -i 's|^@include common-session|session required pam_unix.so|' "$root/etc/pam.d/sshd"
+	cp "$root/etc/pam.d/sshd" "$root/etc/pam.d/sshd-plain"
 	echo "session required pam_nscg.so" >>"$root/etc/pam.d/sshd"
-	mke2fs -q -t ext4 -d "$root" "$vm/$g.img" 3G
+	ln -s sshd "$root/usr/sbin/sshd-plain"
+	cat >"$root/etc/systemd/system/sshd-plain.service" <<EOU
+[Unit]
+Description=sshd without pam_nscg, for the login benchmark
+After=ssh.service
+[Service]
+ExecStart=/usr/sbin/sshd-plain -D -p 2222 -o PidFile=/run/sshd-plain.pid
+[Install]
+WantedBy=multi-user.target
+EOU
+	ln -s /etc/systemd/system/sshd-plain.service \
+		"$root/etc/systemd/system/multi-user.target.wants/sshd-plain.service"
+	truncate -s 3G "$vm/$g.img"
+	mke2fs -q -t ext4 -d "$root" "$vm/$g.img"
 	rm -rf "$root"
 	step "$g: image prepared"
 
@@ -85,7 +110,8 @@ EOC
 		-kernel "$vm/$kernel" -initrd "$vm/$initrd" \
 		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 $extra" \
 		-drive file="$vm/$g.img",if=virtio,format=raw \
-		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22 -device virtio-net-pci,netdev=n0 \
+		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22,hostfwd=tcp:127.0.0.1:$((port + 1))-:2222 \
+		-device virtio-net-pci,netdev=n0 \
 		-display none -serial file:"$vm/$g.console" -pidfile "$vm/$g.pid" -daemonize
 	on_exit "kill \$(cat '$vm/$g.pid' 2>/dev/null) 2>/dev/null; rm -f '$vm/$g.img'"
 	local up=""
@@ -100,7 +126,7 @@ EOC
 	fi
 	pass "vm/$g/boot"
 	step "$g: booted"
-	local R=(ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
 	local want=" /sys/fs/cgroup cgroup2 "
 	[ "$layout" = hybrid ] && want=" /sys/fs/cgroup/unified cgroup2 "
 	"${R[@]}" "grep -q '$want' /proc/mounts" && pass "vm/$g/layout-$layout" ||
@@ -109,7 +135,7 @@ EOC
 	timeout 60 ssh "${SSHO[@]}" -p "$port" other@127.0.0.1 'sleep 15; echo survived' >"$vm/$g.other" 2>&1 &
 	local other=$!
 	local out
-	out=$(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1 "bash /usr/local/bin/nscg-vm-inside $g $layout" 2>&1)
+	out=$(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1 "bash /usr/local/bin/nscg-vm-inside $g $layout $stack" 2>&1)
 	grep -E '^(PASS|FAIL):' <<<"$out"
 	grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/inside" "$out"
 	wait $other
@@ -117,18 +143,37 @@ EOC
 		fail "vm/$g/other-user-unaffected" "$(cat "$vm/$g.other")"
 	local left
 	left=$(sed -n 's/^leftover=//p' <<<"$out")
-	sleep 1
-	"${R[@]}" "! pgrep -u tester >/dev/null" && pass "vm/$g/no-process-left" ||
-		fail "vm/$g/no-process-left" "$("${R[@]}" 'pgrep -a -u tester')"
-	"${R[@]}" '! ls -d /sys/fs/cgroup/nscg/user-* /sys/fs/cgroup/*/nscg/user-* 2>/dev/null | grep -q .' &&
-		pass "vm/$g/no-cgroup-left" || fail "vm/$g/no-cgroup-left"
-	"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(sshd:session): uid [0-9]* session-[0-9a-f]* closed: .*oom kills [1-9]"' &&
-		pass "vm/$g/accounting-logged" || fail "vm/$g/accounting-logged"
 	[ -n "$left" ] && pass "vm/$g/leftover-started" || fail "vm/$g/leftover-started"
+	# Logout is asynchronous to the client (logind stops the scope after
+	# the answer): wait for it, 20 s at most.
+	"${R[@]}" 'for i in $(seq 40); do pgrep -u tester >/dev/null || exit 0; sleep 0.5; done; exit 1' &&
+		pass "vm/$g/no-process-left" ||
+		fail "vm/$g/no-process-left" "$("${R[@]}" 'pgrep -a -u tester')"
+	if [ "$stack" = systemd ]; then
+		"${R[@]}" 'u=$(id -u tester); for i in $(seq 40); do ls -d /sys/fs/cgroup/user.slice/user-$u.slice/session-*.scope >/dev/null 2>&1 || exit 0; sleep 0.5; done; exit 1' &&
+			pass "vm/$g/no-scope-left" ||
+			fail "vm/$g/no-scope-left" "$("${R[@]}" 'loginctl list-sessions; ls -d /sys/fs/cgroup/user.slice/*/session-*')"
+		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg 2>/dev/null' &&
+			pass "vm/$g/no-own-cgroup-in-systemd-tree" || fail "vm/$g/no-own-cgroup-in-systemd-tree"
+		"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/session-[0-9]*.scope (systemd)"' &&
+			pass "vm/$g/systemd-mode-used" || fail "vm/$g/systemd-mode-used"
+	else
+		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg/user-* /sys/fs/cgroup/*/nscg/user-* 2>/dev/null | grep -q .' &&
+			pass "vm/$g/no-cgroup-left" || fail "vm/$g/no-cgroup-left"
+	fi
+	"${R[@]}" 'journalctl -q --no-pager | grep -Eq "pam_nscg\(sshd:session\): uid [0-9]* session-[0-9a-z]*(\.scope)? closed: .*oom kills [1-9]"' &&
+		pass "vm/$g/accounting-logged" ||
+		fail "vm/$g/accounting-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -20')"
 	step "$g: tested"
+	if [ "$g" != hybrid ]; then
+		bench_logins "$g" "$port" $((port + 1))
+		step "$g: login benchmark"
+	fi
 	kill "$(cat "$vm/$g.pid")" 2>/dev/null
 	rm -f "$vm/$g.img"
 }
 
-guest v2 "systemd.unified_cgroup_hierarchy=1" v2 $((30000 + $$ % 10000))
-guest hybrid "systemd.unified_cgroup_hierarchy=0" hybrid $((40000 + $$ % 10000))
+base=$((20000 + $$ % 10000 * 4))
+guest systemd "systemd.unified_cgroup_hierarchy=1" v2 systemd $base
+guest v2 "systemd.unified_cgroup_hierarchy=1" v2 standalone $((base + 2))
+guest hybrid "systemd.unified_cgroup_hierarchy=0" hybrid standalone $((base + 4))
