@@ -2,7 +2,7 @@
 # Install what building and testing pam_nscg needs, from Debian's packages.
 # Quick when everything is already there.
 set -eu
-pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
+pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev mandoc
       libcap-ng-dev libiniparser-dev pamtester valgrind passwd
       openssh-server openssh-client perl python3 procps)
 missing=()
