@@ -58,7 +58,8 @@ BENCH   := $(B)/bench-policy
 BENCHS  := $(B)/bench-session
 KEYS    := $(B)/policy-keys
 
-.PHONY: all check check-unit test test-vm deps install uninstall clean fuzz bench demo
+.PHONY: all check check-unit test test-vm deps install uninstall clean fuzz bench demo \
+	deb deb-path
 all: $(MODULE) $(HELPER) $(CLI)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) Makefile
@@ -178,6 +179,16 @@ uninstall:
 demo: deps
 	$(MAKE) all $(RUNNER)
 	BUILD=$(CURDIR)/$(B) tests/demo.sh
+
+# Packages, built from a clean copy of the tree (packaging/copy-tree.sh)
+# under build/. `make -s deb-path` prints where the .deb lands.
+DEB := $(CURDIR)/build/libpam-nscg_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+
+deb:
+	packaging/debian/build.sh $(VERSION) $(DEB)
+
+deb-path:
+	@echo $(DEB)
 
 clean:
 	rm -rf $(B)

@@ -2,9 +2,10 @@
 # Install what building and testing pam_nscg needs, from Debian's packages.
 # Quick when everything is already there.
 set -eu
-pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev mandoc
-      libcap-ng-dev libiniparser-dev pamtester valgrind passwd
-      openssh-server openssh-client perl python3 procps)
+pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
+      libcap-ng-dev libiniparser-dev libsystemd-dev pamtester valgrind passwd
+      openssh-server openssh-client perl python3 procps
+      mandoc debhelper dpkg-dev fakeroot lintian libpam-runtime rpm)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
