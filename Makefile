@@ -59,7 +59,7 @@ BENCHS  := $(B)/bench-session
 KEYS    := $(B)/policy-keys
 
 .PHONY: all check check-unit test test-vm deps install uninstall clean fuzz bench demo \
-	deb deb-path
+	deb deb-path rpm rpm-path
 all: $(MODULE) $(HELPER) $(CLI)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) Makefile
@@ -181,14 +181,22 @@ demo: deps
 	BUILD=$(CURDIR)/$(B) tests/demo.sh
 
 # Packages, built from a clean copy of the tree (packaging/copy-tree.sh)
-# under build/. `make -s deb-path` prints where the .deb lands.
+# under build/: the .deb lands in build/, the RPM under build/rpm/RPMS/.
+# `make -s deb-path` and `make -s rpm-path` print where.
 DEB := $(CURDIR)/build/libpam-nscg_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+RPM := $(CURDIR)/build/rpm/RPMS/$(shell uname -m)/pam_nscg-$(VERSION)-1$(shell rpm --eval '%{?dist}' 2>/dev/null).$(shell uname -m).rpm
 
 deb:
 	packaging/debian/build.sh $(VERSION) $(DEB)
 
 deb-path:
 	@echo $(DEB)
+
+rpm:
+	packaging/rpm/build.sh $(VERSION) $(RPM)
+
+rpm-path:
+	@echo $(RPM)
 
 clean:
 	rm -rf $(B)
