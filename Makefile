@@ -38,9 +38,18 @@ endif
 # iniparser sets its error callback process-wide; the module installs a
 # quiet one, so it is linked -z nodelete: the callback stays mapped even
 # after libpam unloads us while another user of libiniparser lives on.
-INIPARSER_A := -liniparser
+LIBNSCG_DEPS = -liniparser $(SD_LIBS)
 
-LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/session.c
+# systemd mode needs libsystemd (sd-bus, sd-login): SYSTEMD=1 requires it,
+# SYSTEMD=0 builds without (standalone mode only), the default uses it
+# when pkg-config finds it.
+SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1 || echo 0)
+ifeq ($(SYSTEMD),1)
+DEFS    += -DHAVE_SYSTEMD=1
+SD_LIBS := $(shell pkg-config --libs libsystemd)
+endif
+
+LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/session.c lib/systemd.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -71,17 +80,17 @@ $(LIBNSCG): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(MODULE): $(B)/pam_module/pam_nscg.o $(LIBNSCG) pam_module/pam_nscg.map
-	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(INIPARSER_A) \
+	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(LIBNSCG_DEPS) \
 	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,-z,nodelete -Wl,--version-script=pam_module/pam_nscg.map -lpam
 
 $(HELPER): $(B)/helper/nscg-helper.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS) -lcap-ng
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS) -lcap-ng
 
 $(CLI): $(B)/cli/nscgctl.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 $(UNIT): $(B)/tests/unit/test-unit.o $(B)/tests/unit/test-policy.o $(B)/tests/unit/test-util.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 $(DLOPEN): $(B)/tests/unit/test-dlopen.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl
@@ -90,10 +99,10 @@ $(RETVAL): $(B)/tests/pam/pam-retval.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -ldl -lpam
 
 $(CGTEST): $(B)/tests/cgroup/test-cgroup.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 $(NSTEST): $(B)/tests/ns/test-ns.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 $(RUNNER): $(B)/tests/pam/session-runner.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam -lpthread
@@ -102,13 +111,17 @@ $(BENCHS): $(B)/bench/bench-session.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam
 
 $(KEYS): $(B)/tests/pkg/policy-keys.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 $(FAKEHLP): $(B)/tests/fakes/helper-dies-after-ready.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
 
+FAKESD := $(B)/fake-systemd
+$(FAKESD): $(B)/tests/fakes/fake-systemd.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) $(SD_LIBS)
+
 $(BENCH): $(B)/bench/bench-policy.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(INIPARSER_A) $(ALL_LDFLAGS)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 # The fuzz target needs clang's libFuzzer; built without our hardening
 # flags' -Werror noise from generated code.
@@ -116,7 +129,7 @@ FUZZ := $(B)/fuzz-policy
 $(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(B)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Ilib \
-	    $< $(LIB_SRC) $(INIPARSER_A) -o $@
+	    $< $(LIB_SRC) $(LIBNSCG_DEPS) -o $@
 
 fuzz: $(FUZZ)
 	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),600)
@@ -128,7 +141,8 @@ bench: all $(BENCH) $(BENCHS) $(RUNNER)
 
 # Fast, no root: unit tests, the dlopen load test, a short fuzz run and
 # the man pages against the code.
-TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FAKEHLP) $(FUZZ) $(KEYS)
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FAKEHLP) $(FUZZ) $(KEYS) \
+            $(if $(filter 1,$(SYSTEMD)),$(FAKESD))
 check: all $(TEST_BINS)
 	BUILD=$(CURDIR)/$(B) tests/run check
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "session.h"
 
+#include "systemd.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -244,15 +245,180 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 	}
 }
 
-/* Undo a half-built session: back to where the caller was, remove what
- * this open made (a session cgroup made in some hierarchies only, too).
- * The caller holds the uid lock. */
-static void undo(struct nscg_session *s)
+/* Undo a half-built standalone session: back to where the caller was,
+ * remove what this open made (a session cgroup made in some hierarchies
+ * only, too), under the uid lock. */
+static void undo(struct nscg_session *s, const struct nscg_log *log)
 {
 	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
+	int lock_fd = lock_uid(s->uid, log);
+	if (lock_fd < 0)
+		return;
 	if (s->name[0])
 		(void)nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS);
 	remove_user_cgroup(&s->host, s->parent, s->uid);
+	nscg_close(lock_fd);
+}
+
+static const char *origin_file(const struct nscg_value *v)
+{
+	return v->origin.file ? v->origin.file : "built-in";
+}
+
+static void log_refusal(const char *user, int live, const struct nscg_value *max,
+			const struct nscg_log *log)
+{
+	nscg_log(log, LOG_NOTICE,
+		 "refusing a login of %s: %d sessions are open and max_sessions is %llu (%s:%u)",
+		 user, live, (unsigned long long)max->num, origin_file(max), max->origin.line);
+}
+
+/* Standalone mode: make <parent>/user-UID/session-ID in every hierarchy,
+ * write the limits and move the caller in. On failure the caller undoes
+ * what was made (s->name names the session cgroup once tried). */
+static enum nscg_open_result open_standalone(struct nscg_session *s,
+					     const struct nscg_resolved *res,
+					     const char *user,
+					     const struct nscg_log *log)
+{
+	struct nscg_limits lim;
+	char path[256];
+	int r;
+
+	/* From creating the user cgroup to entering it, one login of a uid
+	 * at a time: populated, the session is no longer an orphan. */
+	_cleanup_close_ int lock_fd = lock_uid(s->uid, log);
+	if (lock_fd < 0)
+		return NSCG_OPEN_FAILED;
+	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
+	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
+		return NSCG_OPEN_FAILED;
+	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &lim);
+	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
+		return NSCG_OPEN_FAILED;
+	int live = sweep_and_count(s, log);
+	if (live < 0) {
+		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
+			       (unsigned)s->uid);
+		return NSCG_OPEN_FAILED;
+	}
+	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
+	if (max->num != NSCG_UNLIMITED && (uint64_t)live >= max->num) {
+		log_refusal(user, live, max, log);
+		return NSCG_OPEN_REFUSED;
+	}
+	/* A fresh name: mkdir must create it, so an orphan is never reused. */
+	for (int tries = 0; tries < 8; tries++) {
+		uint32_t rnd;
+		bool created = false;
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return NSCG_OPEN_FAILED;
+		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
+		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent,
+			 (unsigned)s->uid, s->name);
+		/* On failure the name stays, for undo to remove what was
+		 * made in some hierarchies. */
+		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
+			return NSCG_OPEN_FAILED;
+		if (created)
+			break;
+		nscg_cgroup_close(&s->sess);
+		s->name[0] = '\0';
+	}
+	if (!s->name[0])
+		return NSCG_OPEN_FAILED;
+	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, &lim);
+	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
+		return NSCG_OPEN_FAILED;
+	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
+		return NSCG_OPEN_FAILED;
+	}
+	snprintf(s->where, sizeof(s->where), "%s/user-%u/%s", s->parent,
+		 (unsigned)s->uid, s->name);
+	return NSCG_OPEN_SANDBOXED;
+}
+
+/* systemd mode: the caller is in logind's scope already (s->orig). The
+ * limits go to systemd as unit properties; nothing is created. */
+static enum nscg_open_result open_systemd(struct nscg_session *s,
+					  const struct nscg_logind_session *ls,
+					  const struct nscg_resolved *res,
+					  const char *user,
+					  const struct nscg_log *log)
+{
+	struct nscg_limits ulim, slim;
+
+	/* The other logind sessions of the user: ours is one of them. */
+	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
+	if (max->num != NSCG_UNLIMITED) {
+		int n = nscg_logind_count_sessions(s->uid);
+		if (n < 0) {
+			nscg_log_errno(log, LOG_ERR, n, "cannot count the logind sessions of uid %u",
+				       (unsigned)s->uid);
+			return NSCG_OPEN_FAILED;
+		}
+		int live = n > 0 ? n - 1 : 0;
+		if ((uint64_t)live >= max->num) {
+			log_refusal(user, live, max, log);
+			return NSCG_OPEN_REFUSED;
+		}
+	}
+	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
+	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, &slim);
+	const struct nscg_unit_limits units[] = {
+		{ ls->slice, &ulim },
+		{ ls->scope, &slim },
+	};
+	if (nscg_sd_set_limits(units, ELEMENTSOF(units), s->bus_timeout_ms, log) < 0)
+		return NSCG_OPEN_FAILED;
+	/* The scope, for the usage at close: read, never written. */
+	s->sess = s->orig;
+	nscg_cgroup_init(&s->orig);
+	snprintf(s->name, sizeof(s->name), "%s", ls->scope);
+	snprintf(s->logind_id, sizeof(s->logind_id), "%s", ls->id);
+	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", ls->slice, ls->scope);
+	return NSCG_OPEN_SANDBOXED;
+}
+
+/* Which mode this login gets, from the policy's mode and whether the
+ * caller is in a logind session scope. SKIPPED: the caller is in another
+ * user's logind session (su, runuser): that session's limits hold. */
+static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
+				       const char *user,
+				       struct nscg_logind_session *ls, bool *systemd,
+				       const struct nscg_log *log)
+{
+	enum nscg_mode mode = (enum nscg_mode)nscg_policy_global(p, NSCG_KEY_MODE)->num;
+	int in = mode == NSCG_MODE_STANDALONE ? 0 : nscg_logind_current(ls);
+
+	*systemd = false;
+	if (in < 0) {
+		nscg_log_errno(log, LOG_ERR, in, "cannot read /proc/self/cgroup");
+		return NSCG_OPEN_FAILED;
+	}
+	if (!in) {
+		if (mode != NSCG_MODE_SYSTEMD)
+			return NSCG_OPEN_SANDBOXED;
+		nscg_log(log, LOG_ERR,
+			 "mode = systemd, but the login of %s is not in a logind session; pam_systemd must come before pam_nscg",
+			 user);
+		return NSCG_OPEN_FAILED;
+	}
+	if (ls->uid != uid) {
+		nscg_log(log, LOG_INFO,
+			 "%s: login from inside logind session %s of uid %u; not sandboxed again",
+			 user, ls->id, (unsigned)ls->uid);
+		return NSCG_OPEN_SKIPPED;
+	}
+	if (!nscg_have_systemd()) {
+		nscg_log(log, LOG_ERR,
+			 "the login of %s is logind session %s, but pam_nscg was built without systemd support; set mode = standalone to sandbox it outside systemd's cgroups",
+			 user, ls->id);
+		return NSCG_OPEN_FAILED;
+	}
+	*systemd = true;
+	return NSCG_OPEN_SANDBOXED;
 }
 
 enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
@@ -264,13 +430,14 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	struct nscg_policy *p = NULL;
 	struct nscg_session *s = NULL;
 	struct nscg_resolved res = { 0 };
+	struct nscg_logind_session ls;
 	struct passwd pw, *pwp = NULL;
 	_cleanup_free_ char *pwbuf = NULL;
-	char **groups = NULL, esc[96], path[256];
+	char **groups = NULL, esc[96];
 	size_t ngroups = 0;
-	bool resolved = false;
+	bool resolved = false, systemd;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
-	int r, helper_fd = -1, lock_fd = -1;
+	int r, helper_fd = -1;
 
 	*out = NULL;
 	*on_error = NSCG_ON_ERROR_DENY;
@@ -338,6 +505,9 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		ret = NSCG_OPEN_SKIPPED;
 		goto out;
 	}
+	if ((ret = pick_mode(p, pw.pw_uid, pw.pw_name, &ls, &systemd, log)) != NSCG_OPEN_SANDBOXED)
+		goto out;
+	ret = NSCG_OPEN_FAILED;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -350,14 +520,16 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	s->saved.cwd = -1;
 	s->uid = pw.pw_uid;
 	s->opener = getpid();
+	s->systemd = systemd;
+	s->bus_timeout_ms = req->bus_timeout_ms ? req->bus_timeout_ms : NSCG_BUS_TIMEOUT_MS;
 	snprintf(s->parent, sizeof(s->parent), "%s", res.v[NSCG_KEY_CGROUP_PARENT].str);
 	s->ns_mask = (unsigned)res.v[NSCG_KEY_NAMESPACES].num;
 	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
 	if (nscg_host_detect(NULL, &s->host, log) < 0)
-		goto fail;
+		goto drop;
 	if ((r = open_current(&s->host, &s->orig)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
-		goto fail;
+		goto drop;
 	}
 	/* Close must be able to move the caller back out everywhere, or its
 	 * kill would reach the caller itself. */
@@ -366,96 +538,46 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			nscg_log(log, LOG_ERR,
 				 "cannot find the caller's cgroup in %s in /proc/self/cgroup",
 				 s->host.h[i].mount);
-			goto fail;
+			goto drop;
 		}
 	}
 	/* The helper is checked before anything is created. */
 	if (s->ns_mask && (helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
-		goto fail;
+		goto drop;
 
-	/* From here to entering the session, one login of a uid at a time. */
-	lock_fd = lock_uid(s->uid, log);
-	if (lock_fd < 0) {
-		nscg_session_free(s);
-		s = NULL;
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
+	ret = systemd ? open_systemd(s, &ls, &res, pw.pw_name, log)
+		      : open_standalone(s, &res, pw.pw_name, log);
+	if (ret != NSCG_OPEN_SANDBOXED)
 		goto fail;
-	struct nscg_limits lim;
-	nscg_limits_from_policy(&res, NSCG_LEVEL_USER, &lim);
-	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
-		goto fail;
-	int live = sweep_and_count(s, log);
-	if (live < 0) {
-		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
-			       (unsigned)s->uid);
-		goto fail;
-	}
-	uint64_t max = res.v[NSCG_KEY_MAX_SESSIONS].num;
-	if (max != NSCG_UNLIMITED && (uint64_t)live >= max) {
-		nscg_log(log, LOG_NOTICE,
-			 "refusing a login of %s: %d sessions are open and max_sessions is %llu (%s:%u)",
-			 pw.pw_name, live, (unsigned long long)max,
-			 res.v[NSCG_KEY_MAX_SESSIONS].origin.file ? res.v[NSCG_KEY_MAX_SESSIONS].origin.file : "built-in",
-			 res.v[NSCG_KEY_MAX_SESSIONS].origin.line);
-		ret = NSCG_OPEN_REFUSED;
-		goto fail;
-	}
-	/* A fresh name: mkdir must create it, so an orphan is never reused. */
-	for (int tries = 0; tries < 8; tries++) {
-		uint32_t rnd;
-		bool created = false;
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			goto fail;
-		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
-		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent,
-			 (unsigned)s->uid, s->name);
-		/* On failure the name stays, for undo to remove what was
-		 * made in some hierarchies. */
-		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
-			goto fail;
-		if (created)
-			break;
-		nscg_cgroup_close(&s->sess);
-		s->name[0] = '\0';
-	}
-	if (!s->name[0])
-		goto fail;
-	nscg_limits_from_policy(&res, NSCG_LEVEL_SESSION, &lim);
-	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
-		goto fail;
-	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
-		goto fail;
-	}
-	lock_fd = nscg_close(lock_fd); /* populated now: no longer an orphan */
+	ret = NSCG_OPEN_FAILED;
+	/* Namespaces last: the cgroup namespace's root is where the caller
+	 * is now, the session cgroup or scope. */
 	if (s->ns_mask) {
 		char host[65];
 		if ((r = nscg_ns_save(&s->saved)) < 0) {
 			nscg_log_errno(log, LOG_ERR, r, "cannot save the caller's namespaces");
 			goto fail;
 		}
-		expand_hostname(res.v[NSCG_KEY_HOSTNAME].str, pw.pw_name, s->name + 8,
-				host, sizeof(host));
+		expand_hostname(res.v[NSCG_KEY_HOSTNAME].str, pw.pw_name,
+				s->name + strlen("session-"), host, sizeof(host));
 		if (nscg_ns_enter_session(helper_fd, s->ns_mask, host, &s->saved,
 					  req->helper_timeout_ms ? req->helper_timeout_ms : 10000,
 					  log) < 0)
 			goto fail;
 	}
-	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s/user-%u/%s",
-		 pw.pw_name, (unsigned)s->uid, s->parent,
-		 (unsigned)s->uid, s->name);
+	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s", pw.pw_name,
+		 (unsigned)s->uid, s->where);
 	*out = s;
 	s = NULL;
 	ret = NSCG_OPEN_SANDBOXED;
 	goto out;
 fail:
-	if (s)
-		undo(s);
+	if (!s->systemd)
+		undo(s, log);
+drop:
+	nscg_session_free(s);
+	s = NULL;
 out:
-	nscg_close(lock_fd);
 	nscg_close(helper_fd);
 	nscg_session_free(s);
 	if (resolved)
@@ -476,10 +598,36 @@ static void fmt_usage(uint64_t v, bool bytes, char *buf, size_t len)
 			 (unsigned long long)(v % 1000000 / 1000));
 }
 
-int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
+/* The accounting line, read off the session's cgroup (or scope). */
+static void log_usage(const struct nscg_session *s, const struct nscg_log *log)
 {
 	struct nscg_usage u;
 	char cpu[32], mem[32], oom[32];
+
+	nscg_cgroup_usage(&s->host, &s->sess, &u);
+	fmt_usage(u.cpu_usec, false, cpu, sizeof(cpu));
+	fmt_usage(u.mem_peak, true, mem, sizeof(mem));
+	if (u.oom_kills == UINT64_MAX)
+		snprintf(oom, sizeof(oom), "n/a");
+	else
+		snprintf(oom, sizeof(oom), "%llu", (unsigned long long)u.oom_kills);
+	nscg_log(log, LOG_INFO, "uid %u %s closed: cpu %s, peak memory %s, oom kills %s",
+		 (unsigned)s->uid, s->name, cpu, mem, oom);
+}
+
+/* systemd mode: nothing of systemd's is removed. The caller is in the
+ * scope too, so a termination reaches it as well, as logind's own
+ * KillUserProcesses=yes does: it comes last. */
+static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
+{
+	log_usage(s, log);
+	if (!s->kill_on_close)
+		return 0;
+	return nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);
+}
+
+int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
+{
 	bool out = true;
 	int r, ret = 0;
 
@@ -488,23 +636,19 @@ int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 		return 0;
 	if (s->ns_mask && (r = nscg_ns_restore(&s->saved, s->ns_mask)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot return to the original namespaces");
+	if (s->systemd) {
+		r = close_systemd(s, log);
+		return ret < 0 ? ret : r;
+	}
 	if ((r = nscg_cgroup_attach(&s->host, &s->orig, 0)) < 0) {
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot move back out of %s", s->name);
 		out = false;
 	}
-	nscg_cgroup_usage(&s->host, &s->sess, &u);
-	fmt_usage(u.cpu_usec, false, cpu, sizeof(cpu));
-	fmt_usage(u.mem_peak, true, mem, sizeof(mem));
-	if (u.oom_kills == UINT64_MAX)
-		snprintf(oom, sizeof(oom), "n/a");
-	else
-		snprintf(oom, sizeof(oom), "%llu", (unsigned long long)u.oom_kills);
 	/* Never kill a cgroup the caller may still be in. */
 	if (s->kill_on_close && out &&
 	    (r = nscg_cgroup_kill(&s->host, &s->sess, KILL_TIMEOUT_MS)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
-	nscg_log(log, LOG_INFO, "uid %u %s closed: cpu %s, peak memory %s, oom kills %s",
-		 (unsigned)s->uid, s->name, cpu, mem, oom);
+	log_usage(s, log);
 	if (nscg_cgroup_count_procs(&s->host, &s->sess) == 0 &&
 	    (r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);

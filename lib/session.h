@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A sandboxed session, standalone mode (DESIGN.md §3): the steps of
- * open_session and close_session, with no PAM in sight, so the module is
- * glue and the steps can be tested on their own. */
+/* A sandboxed session: the steps of open_session and close_session, with
+ * no PAM in sight, so the module is glue and the steps can be tested on
+ * their own. Standalone mode (DESIGN.md §3) makes its own cgroups;
+ * systemd mode (§6, systemd.h) uses logind's session scope. */
 #ifndef NSCG_SESSION_H
 #define NSCG_SESSION_H
 
@@ -17,8 +18,12 @@ struct nscg_open_req {
 	const char *conf; /* NULL: NSCG_CONF_PATH */
 	const char *user;
 	const char *service;
-	unsigned helper_timeout_ms;
+	unsigned helper_timeout_ms; /* 0: 10 s */
+	unsigned bus_timeout_ms; /* 0: NSCG_BUS_TIMEOUT_MS */
 };
+
+/* How long systemd and logind get to answer, in all, per request. */
+#define NSCG_BUS_TIMEOUT_MS 5000
 
 /* Why an open did not sandbox the login. */
 enum nscg_open_result {
@@ -32,14 +37,18 @@ struct nscg_session {
 	struct nscg_host host;
 	struct nscg_cgroup orig; /* where the caller was, to go back */
 	struct nscg_cgroup user; /* <parent>/user-UID */
-	struct nscg_cgroup sess; /* .../session-ID */
+	struct nscg_cgroup sess; /* .../session-ID, or logind's scope */
 	struct nscg_ns_saved saved;
 	unsigned ns_mask;
 	bool kill_on_close;
+	bool systemd; /* systemd mode: the cgroups are systemd's */
+	unsigned bus_timeout_ms;
 	uid_t uid;
 	pid_t opener; /* the process that opened it: only it may close it */
 	char parent[160]; /* the policy's cgroup_parent */
-	char name[32]; /* session-ID */
+	char name[48]; /* session-ID, or session-ID.scope in systemd mode */
+	char logind_id[32]; /* systemd mode: logind's session ID */
+	char where[256]; /* the session's cgroup or unit, for the log */
 };
 
 /* Open a session for req. On NSCG_OPEN_SANDBOXED *out holds the session
@@ -52,8 +61,9 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 					enum nscg_on_error *on_error);
 
 /* Close: back to the caller's namespaces and cgroup, log the usage, kill
- * what is left if the policy says so, remove the cgroups. s stays for
- * nscg_session_free. */
+ * what is left if the policy says so, remove the cgroups; in systemd
+ * mode, ask logind to terminate the session instead of killing, and
+ * remove nothing. s stays for nscg_session_free. */
 int nscg_session_close(struct nscg_session *s, const struct nscg_log *log);
 
 /* Free s without touching the system (for a PAM handle torn down in a

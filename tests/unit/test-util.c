@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "test-unit.h"
+#include "systemd.h"
 #include "util.h"
 
 static void test_parse_bytes(void)
@@ -74,10 +75,42 @@ static void test_escape(void)
 	CHECK(strlen(b) < sizeof(b) && !strchr(b, '\n'));
 }
 
+static void test_logind_parse(void)
+{
+	struct nscg_logind_session ls;
+
+	/* Pure v2, as pam_systemd leaves an ssh login. */
+	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice/session-3.scope\n", &ls) == 1);
+	CHECK(!strcmp(ls.id, "3") && ls.uid == 1000);
+	CHECK(!strcmp(ls.scope, "session-3.scope") && !strcmp(ls.slice, "user-1000.slice"));
+	/* Hybrid: the unified line is empty of it, name=systemd has it. */
+	CHECK(nscg_logind_parse("5:memory:/user.slice\n1:name=systemd:/user.slice/user-0.slice/session-c12.scope\n0::/\n",
+				&ls) == 1);
+	CHECK(!strcmp(ls.id, "c12") && ls.uid == 0);
+	/* Not a session: a service, the user manager, a bare slice, the root. */
+	CHECK(nscg_logind_parse("0::/system.slice/ssh.service\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice/user@1000.service/init.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/\n", &ls) == 0);
+	CHECK(nscg_logind_parse("", &ls) == 0);
+	/* Only the unified and systemd's own hierarchies count. */
+	CHECK(nscg_logind_parse("4:memory:/user.slice/user-1000.slice/session-3.scope\n", &ls) == 0);
+	/* Malformed names. */
+	CHECK(nscg_logind_parse("0::/user.slice/user-.slice/session-3.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-10x.slice/session-3.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-99999999999.slice/session-3.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-1.slice/session-.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-1.slice/session-a.b.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-1.slice/session-3.scope/sub\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::session-3.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user-1.slice/session-0123456789012345678901234567890123.scope\n", &ls) == 0);
+}
+
 const struct test util_tests[] = {
 	{ "util/parse_bytes", test_parse_bytes },
 	{ "util/format_bytes", test_format_bytes },
 	{ "util/hostile_names", test_hostile_names },
 	{ "util/escape", test_escape },
+	{ "util/logind_parse", test_logind_parse },
 	{ NULL, NULL },
 };

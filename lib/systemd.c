@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "systemd.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* "PREFIXmiddleSUFFIX" with a middle of 1 to maxmid characters from
+ * set: copies the middle to mid (NUL-terminated). */
+static bool split_name(const char *s, size_t len, const char *prefix,
+		       const char *suffix, const char *set, size_t maxmid,
+		       char *mid)
+{
+	size_t pl = strlen(prefix), sl = strlen(suffix);
+
+	if (len <= pl + sl || len - pl - sl > maxmid || strncmp(s, prefix, pl) ||
+	    strncmp(s + len - sl, suffix, sl))
+		return false;
+	size_t ml = len - pl - sl;
+	for (size_t i = 0; i < ml; i++)
+		if (!strchr(set, s[pl + i]) || s[pl + i] == '\0')
+			return false;
+	memcpy(mid, s + pl, ml);
+	mid[ml] = '\0';
+	return true;
+}
+
+static bool parse_scope_path(const char *path, struct nscg_logind_session *out)
+{
+	static const char digits[] = "0123456789";
+	static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	const char *last = strrchr(path, '/'), *prev;
+	char uid[16];
+
+	if (!last || last == path)
+		return false;
+	for (prev = last - 1; prev > path && *prev != '/'; prev--)
+		;
+	if (*prev != '/')
+		return false;
+	if (!split_name(last + 1, strlen(last + 1), "session-", ".scope", alnum,
+			sizeof(out->id) - 1, out->id) ||
+	    !split_name(prev + 1, (size_t)(last - prev - 1), "user-", ".slice", digits, 10, uid))
+		return false;
+	uint64_t u;
+	if (nscg_parse_u64(uid, &u) < 0 || u >= UINT32_MAX)
+		return false;
+	out->uid = (uid_t)u;
+	snprintf(out->scope, sizeof(out->scope), "session-%s.scope", out->id);
+	snprintf(out->slice, sizeof(out->slice), "user-%u.slice", (unsigned)out->uid);
+	return true;
+}
+
+int nscg_logind_parse(const char *proc_cgroup, struct nscg_logind_session *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (const char *line = proc_cgroup; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[1024];
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			char *c1 = strchr(buf, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			/* The unified hierarchy ("0::") or systemd's own v1 one. */
+			if (c2) {
+				*c2 = '\0';
+				if ((!strcmp(c1 + 1, "") || !strcmp(c1 + 1, "name=systemd")) &&
+				    parse_scope_path(c2 + 1, out))
+					return 1;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+int nscg_logind_current(struct nscg_logind_session *out)
+{
+	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if ((r = nscg_read_fd(fd, 1 << 16, &buf, NULL)) < 0)
+		return r;
+	return nscg_logind_parse(buf, out);
+}
+
+#ifndef HAVE_SYSTEMD
+
+bool nscg_have_systemd(void)
+{
+	return false;
+}
+
+int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
+		       unsigned timeout_ms, const struct nscg_log *log)
+{
+	(void)units;
+	(void)n;
+	(void)timeout_ms;
+	nscg_log(log, LOG_ERR, "pam_nscg was built without systemd support");
+	return -EOPNOTSUPP;
+}
+
+int nscg_logind_count_sessions(uid_t uid)
+{
+	(void)uid;
+	return -EOPNOTSUPP;
+}
+
+int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg_log *log)
+{
+	(void)id;
+	(void)timeout_ms;
+	nscg_log(log, LOG_ERR, "pam_nscg was built without systemd support");
+	return -EOPNOTSUPP;
+}
+
+#else
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-login.h>
+
+bool nscg_have_systemd(void)
+{
+	return true;
+}
+
+int nscg_logind_count_sessions(uid_t uid)
+{
+	/* All of them, closing ones too: a session whose processes linger
+	 * counts, as in standalone mode. */
+	return sd_uid_get_sessions(uid, -1, NULL);
+}
+
+/* One method call in flight, and what came back. */
+struct call {
+	int result; /* 0: pending, 1: answered, -errno: error reply */
+	char what[80]; /* for the log, e.g. "the limits of session-3.scope" */
+	char error[256];
+};
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct call *c = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+
+	(void)ret_error;
+	if (!e) {
+		c->result = 1;
+		return 0;
+	}
+	int err = sd_bus_message_get_errno(m);
+	c->result = err > 0 ? -err : -EIO;
+	snprintf(c->error, sizeof(c->error), "%s%s%s", e->name,
+		 e->message ? ": " : "", e->message ? e->message : "");
+	return 0;
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Send msgs[0..n) on bus and run the bus until each is answered or the
+ * deadline passes. sd-bus's own timeouts do not cover connecting and
+ * authenticating; this loop bounds it all. */
+static int call_all(sd_bus *bus, sd_bus_message **msgs, struct call *calls,
+		    size_t n, unsigned timeout_ms, const struct nscg_log *log)
+{
+	uint64_t deadline = now_usec() + (uint64_t)timeout_ms * 1000u;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		r = sd_bus_call_async(bus, NULL, msgs[i], on_reply, &calls[i],
+				      (uint64_t)timeout_ms * 1000u);
+		if (r < 0)
+			return nscg_log_errno(log, LOG_ERR, r, "cannot send %s to systemd",
+					      calls[i].what);
+	}
+	for (;;) {
+		size_t pending = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (calls[i].result < 0) {
+				nscg_log(log, LOG_ERR, "systemd refused %s: %s", calls[i].what,
+					 calls[i].error);
+				return calls[i].result;
+			}
+			pending += calls[i].result == 0;
+		}
+		if (!pending)
+			return 0;
+		r = sd_bus_process(bus, NULL);
+		if (r > 0)
+			continue;
+		uint64_t now = now_usec();
+		if (r == 0 && now < deadline)
+			r = sd_bus_wait(bus, deadline - now);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return nscg_log_errno(log, LOG_ERR, r, "lost the bus while waiting for %s",
+					      calls[0].what);
+		if (now_usec() >= deadline) {
+			for (size_t i = 0; i < n; i++)
+				if (calls[i].result == 0) {
+					nscg_log(log, LOG_ERR,
+						 "systemd did not answer within %u ms (%s)",
+						 timeout_ms, calls[i].what);
+					break;
+				}
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+static int open_bus(sd_bus **bus, const struct nscg_log *log)
+{
+	int r = sd_bus_open_system(bus);
+
+	if (r < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "cannot connect to the system bus");
+	return 0;
+}
+
+/* A canonical CPU list ("0-3,8") as systemd's AllowedCPUs byte mask:
+ * bit b of byte i is CPU 8*i+b. */
+static int cpus_to_mask(const char *list, uint8_t *mask, size_t cap, size_t *len)
+{
+	*len = 0;
+	memset(mask, 0, cap);
+	for (const char *p = list; *p;) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+		if (end == p)
+			return -EINVAL;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+		}
+		if (hi < lo || hi / 8 >= cap)
+			return -ERANGE;
+		for (unsigned long c = lo; c <= hi; c++)
+			mask[c / 8] |= (uint8_t)(1u << (c % 8));
+		if (hi / 8 + 1 > *len)
+			*len = hi / 8 + 1;
+		p = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Append lim as (sv) pairs to an open a(sv); returns how many, or -errno. */
+static int append_limits(sd_bus_message *m, const struct nscg_limits *lim)
+{
+	static const struct {
+		enum nscg_limit limit;
+		const char *property;
+	} plain[] = {
+		{ NSCG_MEMORY_MAX, "MemoryMax" },   { NSCG_MEMORY_HIGH, "MemoryHigh" },
+		{ NSCG_MEMORY_SWAP_MAX, "MemorySwapMax" }, { NSCG_CPU_WEIGHT, "CPUWeight" },
+		{ NSCG_PIDS_MAX, "TasksMax" },      { NSCG_IO_WEIGHT, "IOWeight" },
+	};
+	int n = 0, r;
+
+	/* NSCG_UNLIMITED is UINT64_MAX, systemd's "infinity" too. */
+	for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
+		if (!lim->set[plain[i].limit])
+			continue;
+		r = sd_bus_message_append(m, "(sv)", plain[i].property, "t",
+					  lim->num[plain[i].limit]);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	if (lim->set[NSCG_CPU_MAX]) {
+		/* A percentage of one CPU: 100% is one second per second. */
+		uint64_t q = lim->num[NSCG_CPU_MAX];
+		r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
+					  q == NSCG_UNLIMITED ? UINT64_MAX : q * 10000u);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	if (lim->set[NSCG_CPUSET_CPUS] && lim->cpus) {
+		uint8_t mask[1024];
+		size_t len;
+		if ((r = cpus_to_mask(lim->cpus, mask, sizeof(mask), &len)) < 0)
+			return r;
+		if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 ||
+		    (r = sd_bus_message_append(m, "s", "AllowedCPUs")) < 0 ||
+		    (r = sd_bus_message_open_container(m, 'v', "ay")) < 0 ||
+		    (r = sd_bus_message_append_array(m, 'y', mask, len)) < 0 ||
+		    (r = sd_bus_message_close_container(m)) < 0 ||
+		    (r = sd_bus_message_close_container(m)) < 0)
+			return r;
+		n++;
+	}
+	return n;
+}
+
+#define MAX_UNITS 4
+
+int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
+		       unsigned timeout_ms, const struct nscg_log *log)
+{
+	sd_bus_message *msgs[MAX_UNITS + 1] = { NULL };
+	struct call calls[MAX_UNITS + 1];
+	sd_bus *bus = NULL;
+	size_t used = 0;
+	int r;
+
+	if (n > MAX_UNITS)
+		return -EINVAL;
+	memset(calls, 0, sizeof(calls));
+	if ((r = open_bus(&bus, log)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		sd_bus_message *m = NULL;
+		r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
+						   "/org/freedesktop/systemd1",
+						   "org.freedesktop.systemd1.Manager",
+						   "SetUnitProperties");
+		if (r >= 0)
+			r = sd_bus_message_append(m, "sb", units[i].unit, 1);
+		if (r >= 0)
+			r = sd_bus_message_open_container(m, 'a', "(sv)");
+		int count = r >= 0 ? append_limits(m, units[i].lim) : r;
+		if (count >= 0)
+			r = sd_bus_message_close_container(m);
+		if (count < 0 || r < 0) {
+			sd_bus_message_unref(m);
+			r = nscg_log_errno(log, LOG_ERR, count < 0 ? count : r,
+					   "cannot build the limits of %s", units[i].unit);
+			goto out;
+		}
+		if (count == 0) {
+			sd_bus_message_unref(m);
+			continue;
+		}
+		snprintf(calls[used].what, sizeof(calls[used].what), "the limits of %s",
+			 units[i].unit);
+		msgs[used++] = m;
+	}
+	if (used == 0)
+		goto out;
+	/* systemd writes the cgroup attributes from its main loop after
+	 * answering; it handles one message per loop, in order, so the
+	 * answer to a Ping sent last means the limits are in place. */
+	r = sd_bus_message_new_method_call(bus, &msgs[used], "org.freedesktop.systemd1",
+					   "/org/freedesktop/systemd1",
+					   "org.freedesktop.DBus.Peer", "Ping");
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot build a message to systemd");
+		goto out;
+	}
+	snprintf(calls[used].what, sizeof(calls[used].what), "a ping after the limits");
+	used++;
+	r = call_all(bus, msgs, calls, used, timeout_ms, log);
+out:
+	for (size_t i = 0; i < used; i++)
+		sd_bus_message_unref(msgs[i]);
+	/* Close without flushing: a flush has no bound. */
+	sd_bus_close_unref(bus);
+	return r < 0 ? r : 0;
+}
+
+int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg_log *log)
+{
+	sd_bus_message *m = NULL;
+	struct call call = { 0 };
+	sd_bus *bus = NULL;
+	int r;
+
+	if ((r = open_bus(&bus, log)) < 0)
+		return r;
+	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.login1",
+					   "/org/freedesktop/login1",
+					   "org.freedesktop.login1.Manager", "TerminateSession");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", id);
+	if (r < 0)
+		nscg_log_errno(log, LOG_ERR, r, "cannot build a message to logind");
+	else {
+		snprintf(call.what, sizeof(call.what), "terminating session %s", id);
+		r = call_all(bus, &m, &call, 1, timeout_ms, log);
+	}
+	sd_bus_message_unref(m);
+	sd_bus_close_unref(bus);
+	return r;
+}
+
+#endif

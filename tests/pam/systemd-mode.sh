@@ -1,0 +1,177 @@
+#!/bin/bash
+# systemd mode on this host, which has no systemd: a private system bus
+# (dbus-daemon) with tests/fakes/fake-systemd in systemd's and logind's
+# place, and the login put by the test where pam_systemd would put it, in
+# a user-UID.slice/session-ID.scope of the unified hierarchy. Checked:
+# what pam_nscg asks systemd and logind for, that it makes no cgroup of
+# its own, that the namespaces' root is the scope, and the error, timeout
+# and no-bus paths. The real systemd and logind: the VM tier's guest
+# "systemd" (tests/vm/run.sh).
+set -u
+. "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" = 0 ] || { fail systemd-mode/root "needs root"; exit 1; }
+if [ ! -x "$BUILD/fake-systemd" ]; then
+	fail systemd-mode/built "no $BUILD/fake-systemd: built without libsystemd (SYSTEMD=0)"
+	exit 1
+fi
+RUN=$BUILD/session-runner
+PAM_SESSION_ERR=14 PAM_PERM_DENIED=6
+
+session_fixture nscgt-sd
+cat >/etc/pam.d/$svc <<EOC
+session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
+session  required pam_permit.so
+EOC
+sd_policy() { # extra [global] lines, extra [default] lines
+	write_policy "$1" "user.memory.max = 1G
+session.cpu.max = 150%
+session.cpuset.cpus = 0
+session.io.weight = 50
+$2"
+}
+
+# A private system bus, and the fake on it.
+bus=$d/bus
+mkdir "$bus"
+cat >"$bus/bus.conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path=$bus/socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+EOC
+dbus-daemon --config-file="$bus/bus.conf" --nofork --nopidfile --nosyslog 2>"$bus/daemon.log" &
+on_exit "kill $!"
+for _ in $(seq 50); do [ -S "$bus/socket" ] && break; sleep 0.1; done
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus/socket
+fakepid=
+fake() { # MODE: (re)start the fake with an empty call log
+	[ -n "$fakepid" ] && { kill "$fakepid"; wait "$fakepid" 2>/dev/null; }
+	: >"$bus/calls"
+	: >"$bus/out"
+	"$BUILD/fake-systemd" "$bus/calls" "$1" >"$bus/out" &
+	fakepid=$!
+	for _ in $(seq 50); do grep -q ready "$bus/out" && return 0; sleep 0.1; done
+	fail "systemd-mode/fake-$1" "the fake did not start"
+}
+on_exit '[ -n "$fakepid" ] && kill "$fakepid"'
+
+# The scope the test plays logind for, outside the policy's parent.
+lroot=/sys/fs/cgroup/unified/$parent-logind
+scope=$lroot/user.slice/user-$uid.slice/session-77.scope
+mkdir -p "$scope" "$lroot/user.slice/user-0.slice/session-5.scope"
+on_exit "find '$lroot' -depth -type d -exec rmdir {} + 2>/dev/null"
+in_scope() { # DIR CMD...: run CMD with its process in DIR
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
+}
+ours_left() { ls -d /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent" 2>/dev/null | wc -l; }
+log_has() { grep -q -- "$2" "$syslog" && pass "$1" || fail "$1" "no '$2' in the log"; }
+
+sd_policy "" ""
+fake answer
+expect systemd-mode/sandboxed 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
+	'test "$(grep "^0::" /proc/self/cgroup)" = "0::/"'
+calls=$(cat "$bus/calls")
+contains systemd-mode/scope-properties "$calls" \
+	"SetUnitProperties session-77.scope runtime=1 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000 AllowedCPUs=01"
+contains systemd-mode/slice-properties "$calls" "SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824"
+contains systemd-mode/terminate-at-close "$calls" "TerminateSession 77"
+[ "$(ours_left)" = 0 ] && pass systemd-mode/no-own-cgroups || fail systemd-mode/no-own-cgroups
+[ -z "$(ls /run/nscg 2>/dev/null)" ] && pass systemd-mode/no-lock-files || fail systemd-mode/no-lock-files
+log_has systemd-mode/logged-open "sandboxed in user-$uid.slice/session-77.scope (systemd)"
+log_has systemd-mode/logged-usage "uid $uid session-77.scope closed: cpu"
+
+sd_policy "" "kill_on_close = no"
+fake answer
+expect systemd-mode/no-kill-sandboxed 0 in_scope "$scope" "$RUN" "$svc" "$u" true
+lacks systemd-mode/no-terminate-without-kill_on_close "$(cat "$bus/calls")" TerminateSession
+
+# "max" is systemd's infinity; a level without limits is not sent at all.
+printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\n[default]\nsession.memory.max = max\nsession.pids.max = 64\n' \
+	"$parent" "$d" >"$d/nscg.conf"
+fake answer
+expect systemd-mode/unlimited 0 in_scope "$scope" "$RUN" "$svc" "$u" true
+contains systemd-mode/max-is-infinity "$(cat "$bus/calls")" \
+	"SetUnitProperties session-77.scope runtime=1 MemoryMax=18446744073709551615 TasksMax=64"
+lacks systemd-mode/no-empty-slice-call "$(cat "$bus/calls")" "user-$uid.slice"
+
+# systemd refuses: on_error decides.
+sd_policy "" ""
+fake fail
+expect systemd-mode/refused-denies $((200 + PAM_SESSION_ERR)) in_scope "$scope" "$RUN" "$svc" "$u" true
+log_has systemd-mode/refusal-logged \
+	"systemd refused the limits of user-$uid.slice: org.freedesktop.systemd1.NoSuchUnit: Unit user-$uid.slice not loaded."
+
+# systemd never answers: the login waits 5 s at most, then on_error.
+sd_policy "on_error = allow" ""
+fake hang
+expect systemd-mode/timeout-allows 0 in_scope "$scope" timeout 60 "$RUN" "$svc" "$u" sh -c \
+	'test "$(grep "^0::" /proc/self/cgroup)" != "0::/"'
+log_has systemd-mode/timeout-logged "systemd did not answer within 5000 ms"
+
+# No system bus at all.
+sd_policy "" ""
+expect systemd-mode/no-bus-denies $((200 + PAM_SESSION_ERR)) in_scope "$scope" env \
+	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus/none "$RUN" "$svc" "$u" true
+log_has systemd-mode/no-bus-logged "cannot connect to the system bus"
+
+# max_sessions counts the user's logind sessions (sd-login reads them
+# from /run/systemd/users/UID): this one and two more make three.
+sd_policy "" "max_sessions = 2"
+fake answer
+made_run_systemd=
+[ -d /run/systemd ] || made_run_systemd=1
+mkdir -p /run/systemd/users
+on_exit "rm -f /run/systemd/users/$uid; [ -n '$made_run_systemd' ] && rm -rf /run/systemd"
+printf 'NAME=%s\nSESSIONS=77 78 79\n' "$u" >"/run/systemd/users/$uid"
+expect systemd-mode/max-sessions-refused $((200 + PAM_PERM_DENIED)) in_scope "$scope" "$RUN" "$svc" "$u" true
+printf 'NAME=%s\nSESSIONS=77 78\n' "$u" >"/run/systemd/users/$uid"
+expect systemd-mode/max-sessions-room 0 in_scope "$scope" "$RUN" "$svc" "$u" true
+rm -f "/run/systemd/users/$uid"
+
+# su or runuser from inside another user's logind session: that
+# session's limits hold; not sandboxed again, and nothing is asked.
+fake answer
+expect systemd-mode/other-users-session-skipped 0 \
+	in_scope "$lroot/user.slice/user-0.slice/session-5.scope" "$RUN" "$svc" "$u" sh -c \
+	'test "$(grep "^0::" /proc/self/cgroup)" != "0::/"'
+log_has systemd-mode/other-users-session-logged "login from inside logind session 5 of uid 0; not sandboxed again"
+[ -s "$bus/calls" ] && fail systemd-mode/other-users-session-no-calls "$(cat "$bus/calls")" ||
+	pass systemd-mode/other-users-session-no-calls
+
+# mode = standalone in a logind session: our own cgroups, no bus.
+sd_policy "mode = standalone" ""
+fake answer
+expect systemd-mode/standalone-forced 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
+	'grep -q "^[0-9]*:memory:/$" /proc/self/cgroup'
+[ -s "$bus/calls" ] && fail systemd-mode/standalone-no-calls || pass systemd-mode/standalone-no-calls
+log_has systemd-mode/standalone-own-cgroup "sandboxed in $parent/user-$uid/session-"
+
+# mode = systemd outside a logind session.
+sd_policy "mode = systemd" ""
+expect systemd-mode/systemd-without-logind $((200 + PAM_SESSION_ERR)) "$RUN" "$svc" "$u" true
+log_has systemd-mode/systemd-without-logind-logged "pam_systemd must come before pam_nscg"
+
+# Built without libsystemd: a logind session is an error, standalone works.
+nosd=build/nosd
+if make -s -C "$TOP" B=$nosd SYSTEMD=0 "$nosd/pam_nscg.so" >/dev/null 2>&1; then
+	pass systemd-mode/builds-without-libsystemd
+	on_exit "rm -rf '$TOP/$nosd'"
+	readelf -dW "$TOP/$nosd/pam_nscg.so" | grep -q libsystemd &&
+		fail systemd-mode/no-libsystemd-linked || pass systemd-mode/no-libsystemd-linked
+	sed -i "s|$BUILD/pam_nscg.so|$TOP/$nosd/pam_nscg.so|" /etc/pam.d/$svc
+	sd_policy "" ""
+	expect systemd-mode/nosd-logind-denied $((200 + PAM_SESSION_ERR)) in_scope "$scope" "$RUN" "$svc" "$u" true
+	log_has systemd-mode/nosd-logged "built without systemd support; set mode = standalone"
+	expect systemd-mode/nosd-standalone-works 0 "$RUN" "$svc" "$u" sh -c \
+		'! grep -qv ":/$" /proc/self/cgroup'
+else
+	fail systemd-mode/builds-without-libsystemd
+fi
