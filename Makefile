@@ -13,6 +13,8 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR     ?= $(or $(shell pkg-config --variable=libdir pam 2>/dev/null),/lib/$(MULTIARCH))/security
 HELPER_PATH = $(LIBEXECDIR)/nscg/nscg-helper
 
+MANPAGES   := man/pam_nscg.8 man/nscgctl.8 man/nscg-helper.8 man/nscg.conf.5
+
 # Sanitizer builds live apart, so flags never mix in one tree.
 B := $(if $(filter 1,$(SANITIZE)),build-san,build)
 
@@ -63,8 +65,10 @@ RUNNER  := $(B)/session-runner
 FAKEHLP := $(B)/helper-dies-after-ready
 BENCH   := $(B)/bench-policy
 BENCHS  := $(B)/bench-session
+KEYS    := $(B)/policy-keys
 
-.PHONY: all check test test-vm deps install uninstall clean fuzz bench demo
+.PHONY: all check check-unit test test-vm deps install uninstall clean fuzz bench demo \
+	deb deb-path rpm rpm-path
 all: $(MODULE) $(HELPER) $(CLI)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) Makefile
@@ -106,6 +110,9 @@ $(RUNNER): $(B)/tests/pam/session-runner.o
 $(BENCHS): $(B)/bench/bench-session.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam
 
+$(KEYS): $(B)/tests/pkg/policy-keys.o $(LIBNSCG)
+	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
+
 $(FAKEHLP): $(B)/tests/fakes/helper-dies-after-ready.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
 
@@ -132,11 +139,16 @@ bench: all $(BENCH) $(BENCHS) $(RUNNER)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
 
-# Fast, no root: unit tests, the dlopen load test and a short fuzz run.
-TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FAKEHLP) $(FUZZ) \
+# Fast, no root: unit tests, the dlopen load test, a short fuzz run and
+# the man pages against the code.
+TEST_BINS = $(UNIT) $(DLOPEN) $(RETVAL) $(CGTEST) $(NSTEST) $(RUNNER) $(FAKEHLP) $(FUZZ) $(KEYS) \
             $(if $(filter 1,$(SYSTEMD)),$(FAKESD))
 check: all $(TEST_BINS)
 	BUILD=$(CURDIR)/$(B) tests/run check
+
+# What the Debian and RPM builds run: no root, no clang.
+check-unit: all $(UNIT) $(DLOPEN) $(RETVAL)
+	BUILD=$(CURDIR)/$(B) tests/run unit
 
 # Everything this machine can run. Installs its Debian dependencies first,
 # then rebuilds in a sub-make so pkg-config sees them.
@@ -158,23 +170,46 @@ test-vm: deps
 
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR)/nscg \
-	    $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/security/nscg.d
+	    $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/security/nscg.d \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_nscg.so
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper
 	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/nscgctl
+	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8
 	@# Never overwrite an admin's policy.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf || \
 	    install -m 0644 conf/nscg.conf $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_nscg.so $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper \
-	    $(DESTDIR)$(SBINDIR)/nscgctl
+	    $(DESTDIR)$(SBINDIR)/nscgctl \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES)))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANPAGES))))
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nscg
 
 # The main job, shown on this machine (see README).
 demo: deps
 	$(MAKE) all $(RUNNER)
 	BUILD=$(CURDIR)/$(B) tests/demo.sh
+
+# Packages, built from a clean copy of the tree (packaging/copy-tree.sh)
+# under build/: the .deb lands in build/, the RPM under build/rpm/RPMS/.
+# `make -s deb-path` and `make -s rpm-path` print where.
+DEB := $(CURDIR)/build/libpam-nscg_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+RPM := $(CURDIR)/build/rpm/RPMS/$(shell uname -m)/pam_nscg-$(VERSION)-1$(shell rpm --eval '%{?dist}' 2>/dev/null).$(shell uname -m).rpm
+
+deb:
+	packaging/debian/build.sh $(VERSION) $(DEB)
+
+deb-path:
+	@echo $(DEB)
+
+rpm:
+	packaging/rpm/build.sh $(VERSION) $(RPM)
+
+rpm-path:
+	@echo $(RPM)
 
 clean:
 	rm -rf $(B)

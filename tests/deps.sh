@@ -3,8 +3,9 @@
 # Quick when everything is already there.
 set -eu
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
-      libcap-ng-dev libiniparser-dev pamtester valgrind passwd
-      openssh-server openssh-client perl python3 procps libsystemd-dev dbus-daemon
+      libcap-ng-dev libiniparser-dev libsystemd-dev pamtester valgrind passwd
+      openssh-server openssh-client perl python3 procps dbus-daemon
+      mandoc debhelper dpkg-dev fakeroot lintian libpam-runtime rpm
       mmdebstrap qemu-system-x86 e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -36,13 +36,23 @@ else
 fi
 pass vm/image
 [ -f "$vm/key" ] || ssh-keygen -q -t ed25519 -N '' -f "$vm/key"
+# The Debian package of this tree, built if missing or older than a source.
+deb=$(make -s -C "$TOP" --no-print-directory deb-path)
+if [ ! -f "$deb" ] || [ -n "$(cd "$TOP" && find lib pam_module helper cli conf man packaging Makefile -newer "$deb" -print -quit)" ]; then
+	if ! make -s -C "$TOP" deb >"$vm/deb.log" 2>&1; then
+		fail vm/package "make deb failed: $(tail -20 "$vm/deb.log")"
+		exit 1
+	fi
+fi
+step "package ready"
 
 SSHO=(-i "$vm/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 	-o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR)
 
 # guest NAME CMDLINE-EXTRA LAYOUT STACK PORT
-#   STACK "systemd": Debian's sshd stack (pam_systemd in common-session),
-#   pam_nscg appended after it; "standalone": no pam_systemd.
+#   STACK "systemd": Debian's sshd stack, common-session with pam_systemd
+#   then pam_nscg (the package's pam-auth-update profile); "standalone":
+#   no pam_systemd, pam_nscg last in sshd's own stack.
 # A second sshd, sshd-plain on PORT+1, runs the same stack without
 # pam_nscg (OpenSSH names its PAM service after its program), for the
 # login benchmark.
@@ -55,8 +65,15 @@ guest() {
 		rm -rf "$root"
 		return
 	fi
-	# The project, installed the way a user would.
-	make -s -C "$TOP" install DESTDIR="$root" >/dev/null
+	# The project, installed the way a user would: its Debian package,
+	# whose pam-auth-update profile adds pam_nscg to common-session.
+	cp "$deb" "$root/tmp/"
+	if ! chroot "$root" dpkg -i "/tmp/${deb##*/}" >"$vm/$g.dpkg.log" 2>&1; then
+		fail "vm/$g/install" "$(tail -20 "$vm/$g.dpkg.log")"
+		rm -rf "$root"
+		return
+	fi
+	rm -f "$root/tmp/${deb##*/}"
 	printf 'auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet dhcp\n' >"$root/etc/network/interfaces"
 	echo "/dev/vda / ext4 rw 0 1" >"$root/etc/fstab"
 	echo "nscg-$g" >"$root/etc/hostname"
@@ -79,11 +96,23 @@ hostname = vm-%u
 enabled = no
 EOC
 	chmod 0644 "$root/etc/security/nscg.d/50-vm.conf"
-	# Standalone mode: sshd's stack without pam_systemd. pam_nscg last.
-	[ "$stack" = standalone ] &&
-		sed -i 's|^@include common-session|session required pam_unix.so|' "$root/etc/pam.d/sshd"
-	cp "$root/etc/pam.d/sshd" "$root/etc/pam.d/sshd-plain"
-	echo "session required pam_nscg.so" >>"$root/etc/pam.d/sshd"
+	# systemd: common-session as the package left it (pam_systemd, then
+	# pam_nscg). standalone: sshd's stack without common-session, so
+	# without pam_systemd, and pam_nscg last. sshd-plain: either without
+	# pam_nscg.
+	grep -q '^session.*pam_systemd.so.*' "$root/etc/pam.d/common-session" &&
+		sed -n '/pam_systemd/,$p' "$root/etc/pam.d/common-session" | grep -q pam_nscg.so &&
+		pass "vm/$g/package-enabled-after-pam_systemd" ||
+		fail "vm/$g/package-enabled-after-pam_systemd" "$(cat "$root/etc/pam.d/common-session")"
+	grep -v pam_nscg.so "$root/etc/pam.d/common-session" >"$root/etc/pam.d/common-session-plain"
+	if [ "$stack" = standalone ]; then
+		sed -i 's|^@include common-session$|session required pam_unix.so|' "$root/etc/pam.d/sshd"
+		cp "$root/etc/pam.d/sshd" "$root/etc/pam.d/sshd-plain"
+		echo "session required pam_nscg.so" >>"$root/etc/pam.d/sshd"
+	else
+		sed 's|^@include common-session$|@include common-session-plain|' \
+			"$root/etc/pam.d/sshd" >"$root/etc/pam.d/sshd-plain"
+	fi
 	ln -s sshd "$root/usr/sbin/sshd-plain"
 	cat >"$root/etc/systemd/system/sshd-plain.service" <<EOU
 [Unit]
