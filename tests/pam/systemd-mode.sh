@@ -156,6 +156,14 @@ expect systemd-mode/timeout-allows 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c 
 	'test "$(grep "^0::" /proc/self/cgroup)" != "0::/"'
 log_has systemd-mode/timeout-logged "no answer within 5000 ms to setting the limits of user-$uid.slice"
 
+# The helper is checked before systemd is asked anything.
+sd_policy "" ""
+sed -i "s|^helper = .*|helper = $d/missing-helper|" "$d/nscg.conf"
+fake answer
+expect systemd-mode/missing-helper-denies $((200 + PAM_SESSION_ERR)) in_scope "$scope" "$RUN" "$svc" "$u" true
+[ -s "$bus/calls" ] && fail systemd-mode/missing-helper-no-calls "$(cat "$bus/calls")" ||
+	pass systemd-mode/missing-helper-no-calls
+
 # No system bus at all.
 sd_policy "" ""
 expect systemd-mode/no-bus-denies $((200 + PAM_SESSION_ERR)) in_scope "$scope" env \

@@ -27,6 +27,8 @@ ok hostname 'test "$(hostname)" = "vm-$(id -un)"'
 ok memory-hog-killed 'tail /dev/zero; test $? = 137'
 if [ "$layout" = v2 ]; then
 	ok oom-in-memory-events 'grep -q "^oom_kill [1-9]" /sys/fs/cgroup/memory.events'
+else
+	ok oom-in-oom-control 'grep -q "^oom_kill [1-9]" /sys/fs/cgroup/memory/memory.oom_control'
 fi
 ok fork-loop-stops 'perl -e "my \$n=0; for (1..200) { my \$p=fork(); last unless defined \$p; if (!\$p) { sleep 30; exit 0 } \$n++ } exit(\$n < 64 ? 0 : 1)"'
 nohup sleep 1000 >/dev/null 2>&1 &
