@@ -6,6 +6,7 @@
 #   guest "v2":      pure cgroup v2, sshd without pam_systemd
 #                    (standalone mode on real v2 controllers)
 #   guest "hybrid":  systemd.unified_cgroup_hierarchy=0, standalone mode
+#   guest "hybrid-systemd": the same in systemd mode
 # One image (mmdebstrap), cached under $BUILD/vm and rebuilt only when
 # tests/vm/recipe.sh changes; the guests run one after another. Prints
 # the time each step took, and the ssh login benchmark
@@ -179,13 +180,17 @@ EOU
 		pass "vm/$g/no-process-left" ||
 		fail "vm/$g/no-process-left" "$("${R[@]}" 'pgrep -a -u tester')"
 	if [ "$stack" = systemd ]; then
-		"${R[@]}" 'u=$(id -u tester); for i in $(seq 40); do ls -d /sys/fs/cgroup/user.slice/user-$u.slice/session-*.scope >/dev/null 2>&1 || exit 0; sleep 0.5; done; exit 1' &&
+		"${R[@]}" 'u=$(id -u tester); for i in $(seq 40); do ls -d /sys/fs/cgroup/{,*/}user.slice/user-$u.slice/session-*.scope >/dev/null 2>&1 || exit 0; sleep 0.5; done; exit 1' &&
 			pass "vm/$g/no-scope-left" ||
-			fail "vm/$g/no-scope-left" "$("${R[@]}" 'loginctl list-sessions; ls -d /sys/fs/cgroup/user.slice/*/session-*')"
-		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg 2>/dev/null' &&
+			fail "vm/$g/no-scope-left" "$("${R[@]}" 'loginctl list-sessions; ls -d /sys/fs/cgroup/{,*/}user.slice/*/session-*')"
+		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg /sys/fs/cgroup/*/nscg 2>/dev/null' &&
 			pass "vm/$g/no-own-cgroup-in-systemd-tree" || fail "vm/$g/no-own-cgroup-in-systemd-tree"
 		"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/session-[0-9]*.scope (systemd)"' &&
 			pass "vm/$g/systemd-mode-used" || fail "vm/$g/systemd-mode-used"
+		if [ "$layout" = hybrid ]; then
+			"${R[@]}" 'journalctl -q --no-pager | grep -q "systemd applies memory.swap.max only on cgroup v2"' &&
+				pass "vm/$g/v2-only-limits-logged" || fail "vm/$g/v2-only-limits-logged"
+		fi
 	else
 		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg/user-* /sys/fs/cgroup/*/nscg/user-* 2>/dev/null | grep -q .' &&
 			pass "vm/$g/no-cgroup-left" || fail "vm/$g/no-cgroup-left"
@@ -194,7 +199,7 @@ EOU
 		pass "vm/$g/accounting-logged" ||
 		fail "vm/$g/accounting-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -20')"
 	step "$g: tested"
-	if [ "$g" != hybrid ]; then
+	if [ "$layout" = v2 ]; then
 		bench_logins "$g" "$port" $((port + 1))
 		step "$g: login benchmark"
 	fi
@@ -202,7 +207,8 @@ EOU
 	rm -f "$vm/$g.img"
 }
 
-base=$((20000 + $$ % 10000 * 4))
+base=$((20000 + $$ % 5000 * 8)) # 8 ports a run: ssh and sshd-plain per guest
 guest systemd "systemd.unified_cgroup_hierarchy=1" v2 systemd $base
 guest v2 "systemd.unified_cgroup_hierarchy=1" v2 standalone $((base + 2))
 guest hybrid "systemd.unified_cgroup_hierarchy=0" hybrid standalone $((base + 4))
+guest hybrid-systemd "systemd.unified_cgroup_hierarchy=0" hybrid systemd $((base + 6))
