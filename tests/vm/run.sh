@@ -167,7 +167,10 @@ EOU
 	local out
 	out=$(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1 "bash /usr/local/bin/nscg-vm-inside $g $layout $stack" 2>&1)
 	grep -E '^(PASS|FAIL):' <<<"$out"
-	grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/inside" "$out"
+	if ! grep -qE '^(PASS|FAIL):' <<<"$out"; then
+		fail "vm/$g/inside" "no answer from the session: $out; console:"
+		tail -40 "$vm/$g.console"
+	fi
 	wait $other
 	grep -qx survived "$vm/$g.other" && pass "vm/$g/other-user-unaffected" ||
 		fail "vm/$g/other-user-unaffected" "$(cat "$vm/$g.other")"
