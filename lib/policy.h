@@ -4,7 +4,9 @@
  *
  * Loading never stops at the first problem: every error and warning is
  * kept as a diagnostic naming the file and line. A policy with errors must
- * not be applied; the caller decides what a login gets (on_error). */
+ * not be applied; the caller decides what a login gets (on_error). Of a
+ * file with errors only on_error, skip_services and enabled are kept, so
+ * resolving a broken policy still tells whom it exempts. */
 #ifndef NSCG_POLICY_H
 #define NSCG_POLICY_H
 

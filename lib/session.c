@@ -287,8 +287,9 @@ static void log_refusal(const char *user, int live, const struct nscg_value *max
 }
 
 /* Standalone mode: make <parent>/user-UID/session-ID in every hierarchy,
- * write the limits and move the caller in. On failure the caller undoes
- * what was made (s->name names the session cgroup once tried). */
+ * write the limits and move the caller in. On failure what was made is
+ * removed again (s->name names the session cgroup once tried), before
+ * the uid lock goes. */
 static enum nscg_open_result open_standalone(struct nscg_session *s,
 					     const struct nscg_resolved *res,
 					     const char *user,

@@ -245,7 +245,7 @@ int nscg_logind_count_sessions(uid_t uid)
 /* One method call in flight, and what came back. */
 struct call {
 	int result; /* 0: pending, 1: answered, -errno: error reply */
-	char what[80]; /* for the log, e.g. "the limits of session-3.scope" */
+	char what[80]; /* for the log, e.g. "setting the limits of session-3.scope" */
 	char error[256];
 };
 
