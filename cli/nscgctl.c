@@ -104,11 +104,10 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 {
 	struct nscg_resolved res;
 	struct nscg_policy *p = NULL;
-	struct passwd pw, *pwp = NULL;
+	struct passwd pw;
 	char **groups = NULL, esc[96];
 	size_t ngroups = 0;
 	_cleanup_free_ char *buf = NULL;
-	size_t buflen = 16384;
 	int r, ret = EXIT_USAGE;
 
 	if (!nscg_name_is_valid(user)) {
@@ -116,14 +115,12 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 			nscg_escape(user, esc, sizeof(esc)));
 		return EXIT_USAGE;
 	}
-	buf = malloc(buflen);
-	if (!buf)
-		return EXIT_USAGE;
-	r = getpwnam_r(user, &pw, buf, buflen, &pwp);
-	if (r != 0 || !pwp) {
-		fprintf(stderr, "nscgctl: unknown user '%s'%s%s\n",
-			nscg_escape(user, esc, sizeof(esc)), r ? ": " : "",
-			r ? strerror(r) : "");
+	r = nscg_getpwnam(user, &pw, &buf);
+	if (r < 0) {
+		fprintf(stderr, "nscgctl: %s '%s'%s%s\n",
+			r == -ENOENT ? "unknown user" : "cannot look up the user",
+			nscg_escape(user, esc, sizeof(esc)), r != -ENOENT ? ": " : "",
+			r != -ENOENT ? strerror(-r) : "");
 		return EXIT_USAGE;
 	}
 	r = nscg_user_groups(pw.pw_name, pw.pw_gid, &groups, &ngroups);

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nscg-helper: creates the namespaces of a pam_nscg session.
  *
- * pam_nscg.so starts it (not setuid: it runs as the root caller) after
- * moving the caller, and so this child, into the session cgroup. It keeps
- * only CAP_SYS_ADMIN, sets no_new_privs, unshares the namespaces asked
- * for, makes "/" a recursive slave, remounts /sys/fs/cgroup so the
- * session cgroup is its root, sets the hostname, then tells the module
- * "ready" on the control socket (fd 3) and waits there until the module
- * has joined its namespaces. Errors go back on the socket as one line.
+ * pam_nscg.so starts it (not setuid: it runs as the root caller) from
+ * the caller's own cgroups, before the login enters the session's, so
+ * that its fork and its mount namespace are never charged to the user's
+ * limits. It keeps only CAP_SYS_ADMIN, sets no_new_privs, unshares the
+ * mount, IPC and UTS namespaces and makes "/" a recursive slave; then
+ * the module moves it into the session cgroup, and it sets the hostname,
+ * unshares the cgroup namespace (rooted there) and remounts
+ * /sys/fs/cgroup. It waits on the control socket (fd 3) until the module
+ * has joined its namespaces. The protocol, one line or byte each way:
+ * "M" (made) / "C<hostname>" (moved), "R" (ready) / "G" (joined, go);
+ * an error is
+ * "E<errno>:<message>".
  *
  * By hand: --help, --version, and --check, which reports what this host
  * offers. */
@@ -15,9 +20,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +61,9 @@ static void usage(FILE *f)
 		"pam_nscg uses.\n");
 }
 
-/* Report an error to the module on the control socket and exit. */
+/* Report an error to the module on the control socket as one line,
+ * "E<errno>:<message>", and return 1, the exit status. err is -errno, or
+ * 0 when there is no errno to name. */
 static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(int err, const char *fmt, ...)
@@ -69,7 +78,7 @@ static int fail(int err, const char *fmt, ...)
 	if (n > 0 && err < 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(-err));
 	char line[600];
-	snprintf(line, sizeof(line), "E%s\n", msg);
+	snprintf(line, sizeof(line), "E%d:%s\n", err < 0 ? -err : 0, msg);
 	(void)nscg_write_all(CTL_FD, line, strlen(line));
 	return 1;
 }
@@ -186,11 +195,45 @@ static unsigned parse_ns(const char *s)
 	return mask;
 }
 
-static int run_session(unsigned ns, const char *hostname)
+/* Wait at most RELEASE_TIMEOUT_MS for the module's next line, which
+ * must start with want; its rest (up to len - 1 bytes) goes to arg. A
+ * closed socket, a timeout or another line is no go. */
+static bool await_module(char want, char *arg, size_t len)
 {
+	char line[128];
+	size_t n = 0;
+
+	while (n == 0 || line[n - 1] != '\n') {
+		struct pollfd p = { .fd = CTL_FD, .events = POLLIN };
+		if (n + 1 >= sizeof(line) || poll(&p, 1, RELEASE_TIMEOUT_MS) <= 0)
+			return false;
+		ssize_t got = read(CTL_FD, line + n, sizeof(line) - 1 - n);
+		if (got <= 0)
+			return false;
+		n += (size_t)got;
+		/* "G" is a single byte: the module closes after it. */
+		if (want == 'G' && line[0] == 'G')
+			return true;
+	}
+	line[n - 1] = '\0';
+	if (line[0] != want || (arg && strlen(line + 1) >= len))
+		return false;
+	if (arg)
+		snprintf(arg, len, "%s", line + 1);
+	return true;
+}
+
+/* In two steps. First, while the helper is still in the caller's own
+ * cgroups, everything that costs memory or a task: the new mount, IPC
+ * and UTS namespaces (a mount namespace copies the whole mount table).
+ * "M" tells the module; it moves us into the session's cgroups and says
+ * "C". Then the cgroup namespace, rooted there, and the session's view of
+ * cgroupfs; "R", and we stay until the module has joined ("G"). */
+static int run_session(unsigned ns)
+{
+	char hostname[HOST_NAME_MAX + 1];
 	struct nscg_host host;
 	int flags = 0, r;
-	char c;
 
 	if (fcntl(CTL_FD, F_GETFD) < 0) {
 		fprintf(stderr, "nscg-helper: no control socket on fd %d; "
@@ -204,8 +247,6 @@ static int run_session(unsigned ns, const char *hostname)
 	/* Read the host's mounts before the view changes. */
 	if ((ns & NSCG_NS_MOUNT) && nscg_host_detect(NULL, &host, NULL) < 0)
 		return fail(-ENOENT, "no cgroup filesystem under %s", CGROUP_MOUNT);
-	if (ns & NSCG_NS_CGROUP)
-		flags |= CLONE_NEWCGROUP;
 	if (ns & NSCG_NS_MOUNT)
 		flags |= CLONE_NEWNS;
 	if (ns & NSCG_NS_IPC)
@@ -214,10 +255,19 @@ static int run_session(unsigned ns, const char *hostname)
 		flags |= CLONE_NEWUTS;
 	if (flags && unshare(flags) < 0)
 		return fail(-errno, "cannot unshare namespaces");
+	/* First: an unmount under a shared /sys would reach the host. */
+	if ((ns & NSCG_NS_MOUNT) && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return fail(-errno, "cannot make / a slave mount");
+	if (nscg_write_all(CTL_FD, "M\n", 2) < 0 ||
+	    !await_module('C', hostname, sizeof(hostname)))
+		return 1;
+	if (hostname[0] && !(ns & NSCG_NS_UTS))
+		return fail(-EINVAL, "a hostname needs the uts namespace");
+	if (hostname[0] && sethostname(hostname, strlen(hostname)) < 0)
+		return fail(-errno, "cannot set the hostname to %s", hostname);
+	if ((ns & NSCG_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return fail(-errno, "cannot unshare the cgroup namespace");
 	if (ns & NSCG_NS_MOUNT) {
-		/* First: an unmount under a shared /sys would reach the host. */
-		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-			return fail(-errno, "cannot make / a slave mount");
 		/* The cgroup root of a new mount comes from the mounter's
 		 * cgroup namespace: without one the host's root would show. */
 		if (ns & NSCG_NS_CGROUP) {
@@ -227,19 +277,9 @@ static int run_session(unsigned ns, const char *hostname)
 		}
 		nscg_host_close(&host);
 	}
-	if (hostname && *hostname) {
-		if (!(ns & NSCG_NS_UTS))
-			return fail(-EINVAL, "a hostname needs the uts namespace");
-		if (sethostname(hostname, strlen(hostname)) < 0)
-			return fail(-errno, "cannot set the hostname to %s", hostname);
-	}
 	if (nscg_write_all(CTL_FD, "R\n", 2) < 0)
 		return 1;
-	/* Stay until the module has joined: it writes a byte or closes. */
-	struct pollfd p = { .fd = CTL_FD, .events = POLLIN };
-	if (poll(&p, 1, RELEASE_TIMEOUT_MS) <= 0)
-		return 1;
-	return read(CTL_FD, &c, 1) == 1 ? 0 : 1;
+	return await_module('G', NULL, 0) ? 0 : 1;
 }
 
 static void check_feature(const char *what, bool ok, const char *note)
@@ -293,10 +333,8 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "session", no_argument, NULL, 's' },
 		{ "namespaces", required_argument, NULL, 'n' },
-		{ "hostname", required_argument, NULL, 'H' },
 		{ 0 },
 	};
-	const char *hostname = NULL;
 	unsigned ns = NSCG_NS_ALL;
 	int c, mode = 0;
 
@@ -319,9 +357,6 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'H':
-			hostname = optarg;
-			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -331,5 +366,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return mode == 'c' ? run_check() : run_session(ns, hostname);
+	return mode == 'c' ? run_check() : run_session(ns);
 }

@@ -488,6 +488,27 @@ int nscg_cgroup_count_procs(const struct nscg_host *host,
 	return 0;
 }
 
+int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
+		     uint64_t *current, uint64_t *max)
+{
+	for (size_t i = 0; i < host->n; i++) {
+		char buf[32];
+		int r;
+		if (cg->fd[i] < 0 || !(host->h[i].ctrls & NSCG_CTRL_PIDS))
+			continue;
+		if ((r = nscg_read_u64_at(cg->fd[i], "pids.current", current)) < 0 ||
+		    (r = nscg_read_at(cg->fd[i], "pids.max", buf, sizeof(buf))) < 0)
+			return r;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (!strcmp(buf, "max")) {
+			*max = NSCG_UNLIMITED;
+			return 0;
+		}
+		return nscg_parse_u64(buf, max);
+	}
+	return -ENOENT;
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

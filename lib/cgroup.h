@@ -105,6 +105,11 @@ int nscg_cgroup_attach(const struct nscg_host *host,
 int nscg_cgroup_count_procs(const struct nscg_host *host,
 			    const struct nscg_cgroup *cg);
 
+/* The tasks in cg and its pids.max (NSCG_UNLIMITED for "max"), from
+ * the first hierarchy with the pids controller; -ENOENT if none has it. */
+int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
+		     uint64_t *current, uint64_t *max);
+
 /* Kill every process of cg and wait, at most timeout_ms, until it is
  * empty: cgroup.kill where the kernel has it, else SIGKILL to every pid
  * with the freezer holding the cgroup still. -ETIMEDOUT if not empty. */

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -189,8 +190,7 @@ static int reap(pid_t pid, unsigned timeout_ms)
 
 /* In the child: the control socket on fd 3, nothing else open, default
  * signals, empty environment; then exec through the checked fd. */
-static void exec_helper(int helper_fd, int sock, unsigned mask,
-			const char *hostname)
+static void exec_helper(int helper_fd, int sock, unsigned mask)
 {
 	char ns[64] = "", *argv[8];
 	size_t o = 0;
@@ -236,10 +236,6 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 	argv[argc++] = "--session";
 	argv[argc++] = "--namespaces";
 	argv[argc++] = ns;
-	if (hostname && *hostname) {
-		argv[argc++] = "--hostname";
-		argv[argc++] = (char *)hostname;
-	}
 	argv[argc] = NULL;
 	char *envp[] = { NULL };
 	syscall(SYS_execveat, helper_fd, "", argv, envp, AT_EMPTY_PATH);
@@ -300,56 +296,29 @@ static bool all_new(const struct nscg_ns_saved *saved, unsigned mask)
 	return true;
 }
 
-int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
-			  const struct nscg_ns_saved *saved, unsigned timeout_ms,
-			  const struct nscg_log *log)
+/* Wait at most timeout_ms for the helper's next line: want ('M' or 'R')
+ * gives 0; "E<errno>:<message>" is logged and gives -errno (-EIO when
+ * it named none); a closed socket (a crash, a failed exec) gives -EIO. */
+static int await(struct nscg_helper *h, char want, unsigned timeout_ms,
+		 const struct nscg_log *log)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	sigset_t chld, oldmask;
-	char msg[600];
-	int sv[2], r;
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return nscg_log_errno(log, LOG_ERR, -errno, "socketpair");
-	/* SIGCHLD is blocked meanwhile, so the caller's own handler still
-	 * gets it afterwards for its other children. A caller that ignores
-	 * it (or sets SA_NOCLDWAIT) would have the helper reaped behind our
-	 * back: only then the default action is put in place. */
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, &oldmask);
-	sigaction(SIGCHLD, NULL, &old);
-	bool swap = old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT);
-	if (swap)
-		sigaction(SIGCHLD, &dfl, NULL);
-	pid = fork();
-	if (pid == 0) {
-		nscg_close(sv[0]);
-		exec_helper(helper_fd, sv[1], mask, hostname);
-	}
-	nscg_close(sv[1]);
-	if (pid < 0) {
-		r = nscg_log_errno(log, LOG_ERR, -errno, "cannot fork the helper");
-		goto out;
-	}
-	/* Wait for "R" (ready) or "E<message>". */
-	size_t n = 0;
 	uint64_t deadline = now_ms() + timeout_ms;
+	char msg[600];
+	size_t n = 0;
+
 	msg[0] = '\0';
 	while (!memchr(msg, '\n', n) && n + 1 < sizeof(msg)) {
 		uint64_t now = now_ms();
-		struct pollfd p = { .fd = sv[0], .events = POLLIN };
+		struct pollfd p = { .fd = h->sock, .events = POLLIN };
 		if (now >= deadline) {
-			r = -ETIMEDOUT;
 			nscg_log(log, LOG_ERR, "the helper did not answer within %u ms",
 				 timeout_ms);
-			goto kill_out;
+			return -ETIMEDOUT;
 		}
 		int pr = poll(&p, 1, (int)(deadline - now));
 		if (pr < 0 && errno == EINTR)
 			continue;
-		ssize_t got = pr > 0 ? read(sv[0], msg + n, sizeof(msg) - 1 - n) : 0;
+		ssize_t got = pr > 0 ? read(h->sock, msg + n, sizeof(msg) - 1 - n) : 0;
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0 && pr != 0)
@@ -359,54 +328,134 @@ int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
 		msg[n] = '\0';
 	}
 	msg[strcspn(msg, "\n")] = '\0';
-	if (msg[0] != 'R') {
-		r = -EIO;
-		if (msg[0] == 'E')
-			nscg_log(log, LOG_ERR, "nscg-helper: %s", msg + 1);
-		else {
-			int st = reap(pid, 1000);
-			pid = -1;
-			nscg_log(log, LOG_ERR,
-				 "nscg-helper ended without an answer (%s %d)",
-				 st >= 128 ? "signal" : "exit status",
-				 st >= 128 ? st - 128 : st);
-		}
-		goto kill_out;
+	if (msg[0] == want)
+		return 0;
+	if (msg[0] == 'E') {
+		char *text;
+		long err = strtol(msg + 1, &text, 10);
+		text += *text == ':';
+		nscg_log(log, LOG_ERR, "nscg-helper: %s", text);
+		return err > 0 && err < 4096 ? -(int)err : -EIO;
 	}
-	r = join(pid, mask);
+	int st = reap(h->pid, 1000);
+	h->pid = -1;
+	nscg_log(log, LOG_ERR, "nscg-helper ended without an answer (%s %d)",
+		 st >= 128 ? "signal" : "exit status", st >= 128 ? st - 128 : st);
+	return -EIO;
+}
+
+/* Put SIGCHLD back as the caller had it. */
+static void restore_sigchld(struct nscg_helper *h)
+{
+	if (h->swapped)
+		sigaction(SIGCHLD, &h->old_chld, NULL);
+	sigprocmask(SIG_SETMASK, &h->old_mask, NULL);
+}
+
+void nscg_helper_abort(struct nscg_helper *h)
+{
+	if (h->sock < 0 && h->pid <= 0)
+		return;
+	if (h->pid > 0) {
+		kill(h->pid, SIGKILL);
+		reap(h->pid, 2000);
+	}
+	h->pid = -1;
+	h->sock = nscg_close(h->sock);
+	restore_sigchld(h);
+}
+
+int nscg_helper_spawn(int helper_fd, unsigned mask, unsigned timeout_ms, struct nscg_helper *h,
+		      const struct nscg_log *log)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t chld;
+	int sv[2], r;
+
+	h->pid = -1;
+	h->sock = -1;
+	h->swapped = false;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "socketpair");
+	/* SIGCHLD is blocked until the helper is reaped, so the caller's own
+	 * handler still gets it afterwards for its other children. A caller
+	 * that ignores it (or sets SA_NOCLDWAIT) would have the helper
+	 * reaped behind our back: only then the default action is put in
+	 * place. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &h->old_mask);
+	sigaction(SIGCHLD, NULL, &h->old_chld);
+	h->swapped = h->old_chld.sa_handler == SIG_IGN ||
+		     (h->old_chld.sa_flags & SA_NOCLDWAIT);
+	if (h->swapped)
+		sigaction(SIGCHLD, &dfl, NULL);
+	h->sock = sv[0];
+	h->pid = fork();
+	if (h->pid == 0) {
+		nscg_close(sv[0]);
+		exec_helper(helper_fd, sv[1], mask);
+	}
+	nscg_close(sv[1]);
+	if (h->pid < 0) {
+		r = nscg_log_errno(log, LOG_ERR, -errno, "cannot fork the helper");
+		nscg_helper_abort(h);
+		return r;
+	}
+	if ((r = await(h, 'M', timeout_ms, log)) < 0) {
+		nscg_helper_abort(h);
+		return r;
+	}
+	return 0;
+}
+
+int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
+			  const char *hostname, const struct nscg_ns_saved *saved,
+			  unsigned timeout_ms, const struct nscg_log *log)
+{
+	char line[80];
+	int r;
+
+	/* "C<hostname>": it is in the session's cgroups now (the hostname
+	 * comes here because a session's name is only known by now).
+	 * MSG_NOSIGNAL: a helper that died must not SIGPIPE the caller. */
+	int n = snprintf(line, sizeof(line), "C%s\n", hostname ? hostname : "");
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		r = nscg_log_errno(log, LOG_ERR, -ENAMETOOLONG, "cannot set the hostname %s",
+				   hostname);
+		goto fail;
+	}
+	if (send(h->sock, line, (size_t)n, MSG_NOSIGNAL) != n) {
+		r = nscg_log_errno(log, LOG_ERR, -errno, "cannot reach the helper");
+		goto fail;
+	}
+	if ((r = await(h, 'R', timeout_ms, log)) < 0)
+		goto fail;
+	r = join(h->pid, mask);
 	if (r == 0 && !all_new(saved, mask))
 		r = -ESRCH; /* joined, but nothing new: no sandbox at all */
 	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot join the session namespaces");
 		/* A partial join is undone: the caller keeps its own. */
 		(void)nscg_ns_restore(saved, mask);
-		goto kill_out;
+		goto fail;
 	}
 	/* By name: the saved fd would lead back into the host's mount tree,
 	 * and so would everything the caller forks from here. */
 	if ((mask & NSCG_NS_MOUNT) && chdir(saved->cwd_path) < 0 && chdir("/") < 0)
 		nscg_log_errno(log, LOG_WARNING, -errno, "cannot set the working directory");
-	/* MSG_NOSIGNAL: a helper that died must not SIGPIPE the caller. */
-	(void)send(sv[0], "G", 1, MSG_NOSIGNAL);
-	nscg_close(sv[0]);
-	sv[0] = -1;
-	r = reap(pid, timeout_ms);
-	pid = -1;
+	(void)send(h->sock, "G", 1, MSG_NOSIGNAL);
+	h->sock = nscg_close(h->sock);
+	r = reap(h->pid, timeout_ms);
+	h->pid = -1;
+	restore_sigchld(h);
 	if (r != 0) {
 		nscg_log(log, LOG_ERR, "nscg-helper failed after joining (%d)", r);
 		(void)nscg_ns_restore(saved, mask);
-		r = -EIO;
+		return -EIO;
 	}
-	goto out;
-kill_out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		reap(pid, timeout_ms);
-	}
-out:
-	nscg_close(sv[0]);
-	if (swap)
-		sigaction(SIGCHLD, &old, NULL);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return 0;
+fail:
+	nscg_helper_abort(h);
 	return r;
 }

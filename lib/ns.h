@@ -4,6 +4,8 @@
 #ifndef NSCG_NS_H
 #define NSCG_NS_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "log.h"
@@ -26,13 +28,38 @@ void nscg_ns_close(struct nscg_ns_saved *s);
  * file checked is the file run), or -errno with a log line. */
 int nscg_helper_open(const char *path, const struct nscg_log *log);
 
-/* Run the helper (fd from nscg_helper_open) for a session with the
- * namespaces of mask and hostname (NULL: keep), wait at most timeout_ms
- * for it to be ready, join its namespaces, restore the cwd, release and
- * reap it. On failure the caller's namespaces are untouched or restored
- * from saved, and the helper is gone. */
-int nscg_ns_enter_session(int helper_fd, unsigned mask, const char *hostname,
-			  const struct nscg_ns_saved *saved, unsigned timeout_ms,
+/* A helper between nscg_helper_spawn and nscg_ns_enter_session (or
+ * nscg_helper_abort): SIGCHLD stays blocked in between, so the caller's
+ * own handler cannot reap it behind our back. */
+struct nscg_helper {
+	pid_t pid;
+	int sock; /* our end of the control socket */
+	bool swapped; /* SIGCHLD was ignored: the default is in place */
+	struct sigaction old_chld;
+	sigset_t old_mask;
+};
+
+/* Start the helper (fd from nscg_helper_open) for the namespaces of mask
+ * and wait at most timeout_ms until it has made
+ * every namespace but the cgroup one. Call it before the caller enters
+ * the session's cgroups: the fork, the exec and the new mount namespace
+ * are then charged to the caller's own cgroups, never to the user's,
+ * whose full pids or memory limit would refuse them. On failure the
+ * helper is gone and -errno is returned (the helper's own errno where it
+ * reported one). */
+int nscg_helper_spawn(int helper_fd, unsigned mask, unsigned timeout_ms, struct nscg_helper *h,
+		      const struct nscg_log *log);
+
+/* Kill and reap a spawned helper; restores SIGCHLD. No-op if none. */
+void nscg_helper_abort(struct nscg_helper *h);
+
+/* With the helper moved into the session's cgroups: let it set hostname
+ * (NULL or "": keep), make the cgroup namespace (rooted there), mount the session's view of
+ * cgroupfs, wait at most timeout_ms for it, join its namespaces, restore
+ * the cwd, release and reap it. On failure the caller's namespaces are
+ * untouched or restored from saved, and the helper is gone. */
+int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
+			  const char *hostname, const struct nscg_ns_saved *saved, unsigned timeout_ms,
 			  const struct nscg_log *log);
 
 #endif

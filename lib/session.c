@@ -20,6 +20,8 @@
 #define KILL_TIMEOUT_MS 2000
 #define RMDIR_TIMEOUT_MS 500
 #define MAX_DIAGS_LOGGED 10
+/* Tasks a login needs free under user.pids.max to start at all. */
+#define NSCG_LOGIN_TASKS 4u
 
 void nscg_session_free(struct nscg_session *s)
 {
@@ -286,6 +288,27 @@ static void log_refusal(const char *user, int live, const struct nscg_value *max
 		 user, live, (unsigned long long)max->num, origin_file(max), max->origin.line);
 }
 
+/* Whether the user's tasks leave no room for a login under
+ * user.pids.max: the login's own processes (the caller, the shell, the
+ * helper for a moment, sshd's session child) would be refused their
+ * fork. The user caused it from inside their own limits, so on_error has
+ * no say: the login gets a clear refusal, never an unconfined way in.
+ * (The kernel never refuses the move of a process into a full cgroup,
+ * only a fork there: what pam_nscg itself starts is forked outside.) */
+static bool no_room_for_a_login(const struct nscg_session *s, const char *user,
+				const struct nscg_log *log)
+{
+	uint64_t cur, max;
+
+	if (nscg_cgroup_pids(&s->host, &s->user, &cur, &max) < 0 || max == NSCG_UNLIMITED ||
+	    cur + NSCG_LOGIN_TASKS <= max)
+		return false;
+	nscg_log(log, LOG_NOTICE,
+		 "refusing a login of %s: the user's processes fill user.pids.max (%llu of %llu tasks; a login needs %u free); on_error does not apply to a limit the user filled",
+		 user, (unsigned long long)cur, (unsigned long long)max, NSCG_LOGIN_TASKS);
+	return true;
+}
+
 /* Standalone mode: make <parent>/user-UID/session-ID in every hierarchy,
  * write the limits and move the caller in. On failure what was made is
  * removed again (s->name names the session cgroup once tried), before
@@ -320,6 +343,10 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
 	if (max->num != NSCG_UNLIMITED && (uint64_t)live >= max->num) {
 		log_refusal(user, live, max, log);
+		ret = NSCG_OPEN_REFUSED;
+		goto fail;
+	}
+	if (no_room_for_a_login(s, user, log)) {
 		ret = NSCG_OPEN_REFUSED;
 		goto fail;
 	}
@@ -476,6 +503,26 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 	return NSCG_OPEN_SANDBOXED;
 }
 
+/* Errors a user can cause from inside their own limits: a fork refused
+ * by a full pids cgroup (EAGAIN), memory the user's cgroups cannot give
+ * (ENOMEM). */
+static bool user_may_cause(int r)
+{
+	return r == -EAGAIN || r == -ENOMEM;
+}
+
+/* A login that could not be sandboxed for a reason the user may have
+ * caused is refused whatever on_error says: on_error is for faults of
+ * the host or the admin, and must never be a way out of the sandbox. */
+static enum nscg_open_result refuse_user_caused(const char *user, int r,
+						const struct nscg_log *log)
+{
+	nscg_log_errno(log, LOG_NOTICE, r,
+		       "refusing a login of %s: it cannot be sandboxed within the user's own limits, which the user's processes may fill; on_error does not apply",
+		       user);
+	return NSCG_OPEN_REFUSED;
+}
+
 enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 					const struct nscg_log *log,
 					struct nscg_session **out,
@@ -486,12 +533,13 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	struct nscg_session *s = NULL;
 	struct nscg_resolved res = { 0 };
 	struct nscg_logind_session ls;
-	struct passwd pw, *pwp = NULL;
+	struct passwd pw;
 	_cleanup_free_ char *pwbuf = NULL;
 	char **groups = NULL, esc[96];
 	size_t ngroups = 0;
 	bool resolved = false, systemd;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
+	struct nscg_helper helper = { .pid = -1, .sock = -1 };
 	int r, helper_fd = -1;
 
 	*out = NULL;
@@ -527,16 +575,15 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		nscg_log(log, LOG_ERR, "not running as root; cannot sandbox the session");
 		goto out;
 	}
-	pwbuf = malloc(16384);
-	r = pwbuf ? getpwnam_r(req->user, &pw, pwbuf, 16384, &pwp) : ENOMEM;
-	if (r != 0) {
-		/* A failed lookup (ENOMEM, an NSS outage) is not "no such user". */
-		nscg_log_errno(log, LOG_ERR, -r, "cannot look up the user \"%s\"",
-			       nscg_escape(req->user, esc, sizeof(esc)));
+	r = nscg_getpwnam(req->user, &pw, &pwbuf);
+	if (r == -ENOENT) {
+		nscg_log(log, LOG_ERR, "unknown user \"%s\"", nscg_escape(req->user, esc, sizeof(esc)));
 		goto out;
 	}
-	if (!pwp) {
-		nscg_log(log, LOG_ERR, "unknown user \"%s\"", nscg_escape(req->user, esc, sizeof(esc)));
+	if (r < 0) {
+		/* A failed lookup (ENOMEM, an NSS outage) is not "no such user". */
+		nscg_log_errno(log, LOG_ERR, r, "cannot look up the user \"%s\"",
+			       nscg_escape(req->user, esc, sizeof(esc)));
 		goto out;
 	}
 	r = nscg_user_groups(pw.pw_name, pw.pw_gid, &groups, &ngroups);
@@ -570,8 +617,10 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	ret = NSCG_OPEN_FAILED;
 
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		nscg_log_errno(log, LOG_ERR, -ENOMEM, "cannot open a session for %s", pw.pw_name);
 		goto out;
+	}
 	nscg_cgroup_init(&s->orig);
 	nscg_cgroup_init(&s->user);
 	nscg_cgroup_init(&s->sess);
@@ -582,6 +631,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	s->opener = getpid();
 	s->systemd = systemd;
 	s->bus_timeout_ms = req->bus_timeout_ms ? req->bus_timeout_ms : NSCG_BUS_TIMEOUT_MS;
+	unsigned helper_timeout = req->helper_timeout_ms ? req->helper_timeout_ms : 10000;
 	snprintf(s->parent, sizeof(s->parent), "%s", res.v[NSCG_KEY_CGROUP_PARENT].str);
 	s->ns_mask = (unsigned)res.v[NSCG_KEY_NAMESPACES].num;
 	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
@@ -601,9 +651,20 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			goto drop;
 		}
 	}
-	/* The helper is checked before anything is created. */
-	if (s->ns_mask && (helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
-		goto drop;
+	/* The helper is checked and started before anything is created,
+	 * from the caller's own cgroups: a user who filled their limits
+	 * cannot make its fork fail (ns.h). In systemd mode the caller is
+	 * in the user's scope already. */
+	if (s->ns_mask) {
+		if ((helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
+			goto drop;
+		r = nscg_helper_spawn(helper_fd, s->ns_mask, helper_timeout, &helper, log);
+		if (r < 0) {
+			if (systemd && user_may_cause(r))
+				ret = refuse_user_caused(pw.pw_name, r, log);
+			goto drop;
+		}
+	}
 
 	ret = systemd ? open_systemd(s, &ls, &res, pw.pw_name, log)
 		      : open_standalone(s, &res, pw.pw_name, log);
@@ -618,13 +679,23 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			nscg_log_errno(log, LOG_ERR, r, "cannot save the caller's namespaces");
 			goto fail;
 		}
+		/* A move is never refused, even into a full cgroup. */
+		if (!s->systemd && (r = nscg_cgroup_attach(&s->host, &s->sess, helper.pid)) < 0) {
+			nscg_log_errno(log, LOG_ERR, r, "cannot move the helper into %s", s->name);
+			goto fail;
+		}
 		expand_hostname(res.v[NSCG_KEY_HOSTNAME].str, pw.pw_name,
 				s->systemd ? s->logind_id : s->name + strlen("session-"),
 				host, sizeof(host));
-		if (nscg_ns_enter_session(helper_fd, s->ns_mask, host, &s->saved,
-					  req->helper_timeout_ms ? req->helper_timeout_ms : 10000,
-					  log) < 0)
+		r = nscg_ns_enter_session(&helper, s->ns_mask, host, &s->saved,
+					  helper_timeout, log);
+		if (r < 0) {
+			/* From here on the helper's work is charged to the
+			 * user's cgroups. */
+			if (user_may_cause(r))
+				ret = refuse_user_caused(pw.pw_name, r, log);
 			goto fail;
+		}
 	}
 	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s", pw.pw_name,
 		 (unsigned)s->uid, s->where);
@@ -639,6 +710,7 @@ drop:
 	nscg_session_free(s);
 	s = NULL;
 out:
+	nscg_helper_abort(&helper);
 	nscg_close(helper_fd);
 	nscg_session_free(s);
 	if (resolved)

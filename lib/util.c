@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 int nscg_close(int fd)
@@ -229,6 +230,38 @@ void nscg_strv_free(char **v, size_t n)
 
 /* Bounded: NSS may report ever larger counts, but never loop forever. */
 #define MAX_GROUPS 65536
+
+#define MAX_PW_BUF (1u << 20)
+
+int nscg_getpwnam(const char *name, struct passwd *pw, char **buf)
+{
+	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t len = hint > 0 && hint < MAX_PW_BUF ? (size_t)hint : 16384;
+	struct passwd *res = NULL;
+	int r;
+
+	*buf = NULL;
+	for (;;) {
+		char *nb = realloc(*buf, len);
+		if (!nb) {
+			free(*buf);
+			*buf = NULL;
+			return -ENOMEM;
+		}
+		*buf = nb;
+		r = getpwnam_r(name, pw, *buf, len, &res);
+		if (r != ERANGE || len >= MAX_PW_BUF)
+			break;
+		len *= 2;
+	}
+	if (r == 0 && !res)
+		r = ENOENT;
+	if (r != 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return -r;
+}
 
 int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
 {

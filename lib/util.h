@@ -83,6 +83,14 @@ int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n);
 
 void nscg_strv_free(char **v, size_t n);
 
+/* Look up name in the passwd database into *pw, whose strings live in
+ * *buf (malloc'd; free it after pw). The buffer starts at the size
+ * sysconf suggests and grows on ERANGE up to 1 MiB, so an entry with a
+ * long GECOS field or home is found, not failed. 0 if found, -ENOENT if
+ * there is no such user, else -errno (ENOMEM, an NSS failure). */
+struct passwd;
+int nscg_getpwnam(const char *name, struct passwd *pw, char **buf);
+
 /* Compare two strings ignoring ASCII case. */
 bool nscg_streq_icase(const char *a, const char *b);
 

@@ -68,6 +68,12 @@ session_fixture() {
 	fi
 	install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
 }
+# The fixture's PAM service as login would use it: pam_nscg, then
+# pam_permit.
+plain_service() {
+	printf 'session  required %s/pam_nscg.so conf=%s/nscg.conf\nsession  required pam_permit.so\n' \
+		"$BUILD" "$d" >/etc/pam.d/"$svc"
+}
 # The fixture's policy: our parent and helper, 256M and 64 tasks a
 # session. write_policy EXTRA-GLOBAL-LINES EXTRA-DEFAULT-LINES
 write_policy() {

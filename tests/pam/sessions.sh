@@ -8,10 +8,7 @@ set -u
 RUN=$BUILD/session-runner
 
 session_fixture nscgt-s
-cat >/etc/pam.d/$svc <<EOC
-session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
-session  required pam_permit.so
-EOC
+plain_service
 policy() { # extra [default] lines
 	printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\n[default]\nsession.memory.max = 64M\nsession.memory.swap.max = 0\nsession.pids.max = 32\n%s\n' \
 		"$parent" "$d" "$1" >"$d/nscg.conf"
