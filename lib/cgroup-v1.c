@@ -54,7 +54,8 @@ static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done)
 	    lim->num[NSCG_MEMORY_MAX] != NSCG_UNLIMITED) {
 		uint64_t swap = lim->num[NSCG_MEMORY_SWAP_MAX];
 		uint64_t mem = lim->num[NSCG_MEMORY_MAX];
-		fmt_bytes(swap == NSCG_UNLIMITED || swap > UINT64_MAX / 2 - mem ?
+		/* The policy bounds both (NSCG_MEMORY_CEIL); never wrap anyway. */
+		fmt_bytes(swap == NSCG_UNLIMITED || swap > UINT64_MAX - mem ?
 				  NSCG_UNLIMITED : mem + swap,
 			  val, sizeof(val));
 		r = put(dirfd, "memory.memsw.limit_in_bytes", val,

@@ -568,7 +568,10 @@ int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		if (any < 0)
 			any = cg->fd[i];
 		if (h->ops == &nscg_backend_v2) {
-			if (faccessat(cg->fd[i], "cgroup.kill", W_OK, 0) == 0)
+			/* Whether the kernel has it (>= 5.14), not whether the
+			 * real uid may write it: under su that is the user's. */
+			struct stat st;
+			if (fstatat(cg->fd[i], "cgroup.kill", &st, AT_SYMLINK_NOFOLLOW) == 0)
 				killfd = cg->fd[i];
 			else if (freezer < 0) {
 				freezer = cg->fd[i];
@@ -585,13 +588,11 @@ int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 			return 0;
 		if (now_ms() >= deadline)
 			return -ETIMEDOUT;
-		if (killfd >= 0)
-			(void)nscg_write_at(killfd, "cgroup.kill", "1");
-		else
-			for (size_t i = 0; i < host->n; i++)
-				if (cg->fd[i] >= 0)
-					(void)kill_listed(cg->fd[i], freezer,
-							  freezer_v2);
+		/* A refused write falls back to signalling every pid. */
+		bool killed = killfd >= 0 && nscg_write_at(killfd, "cgroup.kill", "1") == 0;
+		for (size_t i = 0; !killed && i < host->n; i++)
+			if (cg->fd[i] >= 0)
+				(void)kill_listed(cg->fd[i], freezer, freezer_v2);
 		sleep_ms(5);
 	}
 }

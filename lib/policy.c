@@ -554,6 +554,12 @@ static bool parse_value(struct nscg_policy *p, enum nscg_key key,
 				 "expected a size such as 512M, 4G or 25%% (K/M/G/T are powers of 1024), or max");
 			return false;
 		}
+		if (n > NSCG_MEMORY_CEIL) {
+			snprintf(why, whylen,
+				 "%s is above the largest size, 1048576T; write max for no limit",
+				 text);
+			return false;
+		}
 		if (k->type == T_MEMORY && n < NSCG_MEMORY_FLOOR) {
 			bool bare = isdigit((unsigned char)text[strlen(text) - 1]);
 			snprintf(why, whylen,
@@ -1342,6 +1348,53 @@ static void lint_case(struct nscg_policy *p)
 	}
 }
 
+/* The last value of key in sections of type (reading order), or NULL. */
+static const struct nscg_value *last_of(const struct nscg_policy *p,
+					enum section_type type, enum nscg_key key)
+{
+	const struct nscg_value *v = NULL;
+	unsigned best = 0;
+
+	for (size_t i = 0; i < p->nsections; i++) {
+		if (p->sections[i]->type != type)
+			continue;
+		for (const struct entry *e = p->sections[i]->entries; e; e = e->next)
+			if (e->key == key && e->pos + 1 > best) {
+				v = &e->v;
+				best = e->pos + 1;
+			}
+	}
+	return v;
+}
+
+/* On cgroup v1 the kernel refuses a CPU quota above the parent's: a
+ * session.cpu.max above the user.cpu.max of the same section (or of
+ * [default]) can only mean the user's. The module clamps it; say so. */
+static void lint_cpu_quota(struct nscg_policy *p)
+{
+	const enum nscg_key skey = nscg_limit_key(NSCG_LEVEL_SESSION, NSCG_CPU_MAX);
+	const enum nscg_key ukey = nscg_limit_key(NSCG_LEVEL_USER, NSCG_CPU_MAX);
+	const struct nscg_value *dflt = last_of(p, SEC_DEFAULT, ukey);
+
+	for (size_t i = 0; i < p->nsections; i++) {
+		const struct section *sec = p->sections[i];
+		const struct nscg_value *sv = NULL, *uv = NULL;
+		for (const struct entry *e = sec->entries; e; e = e->next) {
+			if (e->key == skey)
+				sv = &e->v;
+			else if (e->key == ukey)
+				uv = &e->v;
+		}
+		if (!uv)
+			uv = dflt;
+		if (!sv || !uv || uv->num == NSCG_UNLIMITED || sv->num <= uv->num)
+			continue;
+		diag(p, false, sv->origin.file, sv->origin.line,
+		     "session.cpu.max = %s is above user.cpu.max = %s (%s:%u): a session gets at most the user's (cgroup v1 refuses more, so pam_nscg writes the user's)",
+		     sv->text, uv->text, uv->origin.file, uv->origin.line);
+	}
+}
+
 int nscg_policy_load(const char *path, const struct nscg_load_opts *opts,
 		     struct nscg_policy **out)
 {
@@ -1372,8 +1425,10 @@ int nscg_policy_load(const char *path, const struct nscg_load_opts *opts,
 	load_file(p, AT_FDCWD, path, path, true);
 	if (!p->oom)
 		load_dropins(p, dir);
-	if (!p->oom && p->opts.lint)
+	if (!p->oom && p->opts.lint) {
 		lint_case(p);
+		lint_cpu_quota(p);
+	}
 	if (p->oom) {
 		nscg_policy_free(p);
 		return -ENOMEM;

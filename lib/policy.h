@@ -80,6 +80,9 @@ enum nscg_mode { NSCG_MODE_AUTO, NSCG_MODE_STANDALONE, NSCG_MODE_SYSTEMD };
  * error rather than a limit. */
 #define NSCG_MEMORY_FLOOR (32ull << 20)
 #define NSCG_PIDS_FLOOR 16u
+/* The largest size a memory key takes (1 EiB): far above any machine,
+ * and low enough that v1's memory+swap sum cannot wrap. */
+#define NSCG_MEMORY_CEIL (1ull << 60)
 
 /* Where an effective value came from. file == NULL: the built-in default. */
 struct nscg_origin {

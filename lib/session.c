@@ -288,6 +288,20 @@ static void log_refusal(const char *user, int live, const struct nscg_value *max
 		 user, live, (unsigned long long)max->num, origin_file(max), max->origin.line);
 }
 
+/* The session level's limits. A CPU quota above the user's means the
+ * user's (the user cgroup bounds it anyway), and cgroup v1 refuses to
+ * write more than the parent's: clamp it. */
+static void session_limits(const struct nscg_resolved *res, struct nscg_limits *out)
+{
+	struct nscg_limits user;
+
+	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, out);
+	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &user);
+	if (user.set[NSCG_CPU_MAX] && user.num[NSCG_CPU_MAX] != NSCG_UNLIMITED &&
+	    out->set[NSCG_CPU_MAX] && out->num[NSCG_CPU_MAX] > user.num[NSCG_CPU_MAX])
+		out->num[NSCG_CPU_MAX] = user.num[NSCG_CPU_MAX];
+}
+
 /* Whether the user's tasks leave no room for a login under
  * user.pids.max: the login's own processes (the caller, the shell, the
  * helper for a moment, sshd's session child) would be refused their
@@ -370,7 +384,7 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 	}
 	if (!s->name[0])
 		goto fail;
-	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, &lim);
+	session_limits(res, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
 		goto fail;
 	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
@@ -436,7 +450,7 @@ static enum nscg_open_result open_systemd(struct nscg_session *s,
 		}
 	}
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
-	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, &slim);
+	session_limits(res, &slim);
 	/* The slice keeps runtime properties past the session: reset what
 	 * the policy leaves unset. The scope is new with each login. */
 	const struct nscg_unit_limits units[] = {
@@ -503,6 +517,49 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 	return NSCG_OPEN_SANDBOXED;
 }
 
+/* The user cgroup is the uid's, shared by every name of that uid: its
+ * limits (user.*) and max_sessions come from the policy of the uid's
+ * first passwd entry, whichever name logs in, so that two names of one
+ * uid cannot rewrite each other's user cgroup. *canon holds those values
+ * (*have_canon says whether it was filled) and must outlive res. */
+static int uid_level_policy(const struct nscg_policy *p, const struct passwd *pw,
+			    const char *service, struct nscg_resolved *res,
+			    struct nscg_resolved *canon, bool *have_canon,
+			    const struct nscg_log *log)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd first;
+	char **groups = NULL;
+	size_t ngroups = 0;
+	int r;
+
+	*have_canon = false;
+	r = nscg_getpwuid(pw->pw_uid, &first, &buf);
+	if (r < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "cannot look up uid %u", (unsigned)pw->pw_uid);
+	if (!strcmp(first.pw_name, pw->pw_name))
+		return 0;
+	r = nscg_user_groups(first.pw_name, first.pw_gid, &groups, &ngroups);
+	if (r < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "cannot look up the groups of %s", first.pw_name);
+	struct nscg_request rq = { .user = first.pw_name, .groups = (const char *const *)groups,
+				   .ngroups = ngroups, .service = service };
+	r = nscg_policy_resolve(p, &rq, canon);
+	nscg_strv_free(groups, ngroups);
+	if (r < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "cannot resolve the policy for %s", first.pw_name);
+	*have_canon = true;
+	res->v[NSCG_KEY_MAX_SESSIONS] = canon->v[NSCG_KEY_MAX_SESSIONS];
+	for (int k = 0; k < NSCG_LIMIT_COUNT; k++) {
+		enum nscg_key key = nscg_limit_key(NSCG_LEVEL_USER, (enum nscg_limit)k);
+		res->v[key] = canon->v[key];
+	}
+	nscg_log(log, LOG_INFO,
+		 "%s shares uid %u with %s: the user-level limits and max_sessions are %s's",
+		 pw->pw_name, (unsigned)pw->pw_uid, first.pw_name, first.pw_name);
+	return 0;
+}
+
 /* Errors a user can cause from inside their own limits: a fork refused
  * by a full pids cgroup (EAGAIN), memory the user's cgroups cannot give
  * (ENOMEM). */
@@ -531,13 +588,13 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	struct nscg_load_opts opts = { .trusted_uid = 0 };
 	struct nscg_policy *p = NULL;
 	struct nscg_session *s = NULL;
-	struct nscg_resolved res = { 0 };
+	struct nscg_resolved res = { 0 }, canon = { 0 };
 	struct nscg_logind_session ls;
 	struct passwd pw;
 	_cleanup_free_ char *pwbuf = NULL;
 	char **groups = NULL, esc[96];
 	size_t ngroups = 0;
-	bool resolved = false, systemd;
+	bool resolved = false, have_canon = false, systemd;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	struct nscg_helper helper = { .pid = -1, .sock = -1 };
 	int r, helper_fd = -1;
@@ -605,6 +662,8 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		goto out;
 	}
 	if (broken)
+		goto out;
+	if (uid_level_policy(p, &pw, req->service, &res, &canon, &have_canon, log) < 0)
 		goto out;
 	if (nested()) {
 		nscg_log(log, LOG_INFO, "%s: nested login inside a sandboxed session; not sandboxed again",
@@ -715,6 +774,8 @@ out:
 	nscg_session_free(s);
 	if (resolved)
 		nscg_resolved_done(&res);
+	if (have_canon)
+		nscg_resolved_done(&canon);
 	nscg_strv_free(groups, ngroups);
 	nscg_policy_free(p);
 	return ret;

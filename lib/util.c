@@ -233,7 +233,8 @@ void nscg_strv_free(char **v, size_t n)
 
 #define MAX_PW_BUF (1u << 20)
 
-int nscg_getpwnam(const char *name, struct passwd *pw, char **buf)
+/* getpwnam_r (name) or getpwuid_r (uid), with a buffer that grows. */
+static int pw_lookup(const char *name, uid_t uid, struct passwd *pw, char **buf)
 {
 	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
 	size_t len = hint > 0 && hint < MAX_PW_BUF ? (size_t)hint : 16384;
@@ -249,7 +250,8 @@ int nscg_getpwnam(const char *name, struct passwd *pw, char **buf)
 			return -ENOMEM;
 		}
 		*buf = nb;
-		r = getpwnam_r(name, pw, *buf, len, &res);
+		r = name ? getpwnam_r(name, pw, *buf, len, &res) :
+			   getpwuid_r(uid, pw, *buf, len, &res);
 		if (r != ERANGE || len >= MAX_PW_BUF)
 			break;
 		len *= 2;
@@ -261,6 +263,16 @@ int nscg_getpwnam(const char *name, struct passwd *pw, char **buf)
 		*buf = NULL;
 	}
 	return -r;
+}
+
+int nscg_getpwnam(const char *name, struct passwd *pw, char **buf)
+{
+	return pw_lookup(name, 0, pw, buf);
+}
+
+int nscg_getpwuid(uid_t uid, struct passwd *pw, char **buf)
+{
+	return pw_lookup(NULL, uid, pw, buf);
 }
 
 int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)

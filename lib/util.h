@@ -90,6 +90,8 @@ void nscg_strv_free(char **v, size_t n);
  * there is no such user, else -errno (ENOMEM, an NSS failure). */
 struct passwd;
 int nscg_getpwnam(const char *name, struct passwd *pw, char **buf);
+/* The same by uid: the uid's first entry in the passwd database. */
+int nscg_getpwuid(uid_t uid, struct passwd *pw, char **buf);
 
 /* Compare two strings ignoring ASCII case. */
 bool nscg_streq_icase(const char *a, const char *b);

@@ -91,6 +91,17 @@ chmod 0644 "$d/nscg.d/30-dup.conf"
 expect cli/check-warning 0 "$CTL" check --conf "$d/nscg.conf"
 contains cli/check-warning-msg "$ERR" "30-dup.conf:3: warning: session.pids.max is set again"
 rm "$d/nscg.d/30-dup.conf"
+# A session CPU quota above the user's: a warning at its line, naming the
+# user's (cgroup v1 refuses it; the module writes the user's).
+printf '[default]\nuser.cpu.max = 200%%\n[user:%s]\nsession.cpu.max = 400%%\n' "$u" >"$d/nscg.d/30-cpu.conf"
+chmod 0644 "$d/nscg.d/30-cpu.conf"
+expect cli/check-cpu-quota 0 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-cpu-quota-msg "$ERR" "30-cpu.conf:4: warning: session.cpu.max = 400% is above user.cpu.max = 200% ($d/nscg.d/30-cpu.conf:2)"
+# A memory size so large that v1's memory+swap would wrap is an error.
+printf '[default]\nsession.memory.max = 8388608T\n' >"$d/nscg.d/30-cpu.conf"
+expect cli/check-memory-ceiling 1 "$CTL" check --conf "$d/nscg.conf"
+contains cli/check-memory-ceiling-msg "$ERR" "30-cpu.conf:2: error: session.memory.max = '8388608T': 8388608T is above the largest size"
+rm "$d/nscg.d/30-cpu.conf"
 
 # Permissions: group-writable file, foreign owner, group-writable drop-in dir.
 chmod 0664 "$d/nscg.conf"

@@ -49,7 +49,44 @@ grep -q "uid $uid session-[0-9a-f]* closed: .*oom kills [1-9]" "$syslog" &&
 	pass sessions/oom-kill-in-accounting || fail sessions/oom-kill-in-accounting
 expect sessions/nohup-killed 0 "$RUN" "$svc" "$u" sh -c 'nohup sleep 1000 >/dev/null 2>&1 & exit 0'
 [ "$(running_sleeps)" = 0 ] && pass sessions/nohup-gone || fail sessions/nohup-gone
+# As su is, the caller runs with the user's real uid and root's
+# effective one: the kill at close must not ask the real uid.
+expect sessions/su-like-caller 0 perl -e '$< = shift; exec @ARGV or die' "$uid" \
+	"$RUN" "$svc" "$u" sh -c 'nohup sleep 1000 >/dev/null 2>&1 & exit 0'
+[ "$(running_sleeps)" = 0 ] && pass sessions/su-like-caller-killed ||
+	fail sessions/su-like-caller-killed "$(running_sleeps) left"
 [ "$(sessions_left)" = 0 ] && pass sessions/nothing-left || fail sessions/nothing-left
+
+# A session CPU quota above the user's is the user's (cgroup v1 refuses
+# a child's quota above its parent's: the login must not fail).
+policy "user.cpu.max = 200%
+session.cpu.max = 400%"
+if [ -d /sys/fs/cgroup/cpu,cpuacct ] || [ -d /sys/fs/cgroup/cpu ]; then
+	expect sessions/cpu-quota-above-user 0 "$RUN" "$svc" "$u" sh -c \
+		'test "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)" = 200000'
+fi
+policy ""
+
+# Two names of one uid share its user cgroup: its limits are those of the
+# uid's first passwd name, whichever name logs in.
+alias=nscgt-a$$
+useradd -o -u "$uid" -M -N -s /bin/sh "$alias"
+on_exit "userdel '$alias' 2>/dev/null"
+policy "[user:$u]
+user.memory.max = 512M
+[user:$alias]
+user.memory.max = 1G"
+"$RUN" "$svc" "$alias" sleep 2 &
+a=$!
+lim=/sys/fs/cgroup/memory/$parent/user-$uid/memory.limit_in_bytes
+for _ in $(seq 50); do [ -e "$lim" ] && break; sleep 0.1; done
+[ "$(cat "$lim" 2>/dev/null)" = $((512 << 20)) ] && pass sessions/alias-user-limit ||
+	fail sessions/alias-user-limit "$(cat "$lim" 2>&1)"
+wait $a && pass sessions/alias-login || fail sessions/alias-login
+grep -q "$alias shares uid $uid with $u: the user-level limits and max_sessions are $u's" "$syslog" &&
+	pass sessions/alias-logged || fail sessions/alias-logged
+userdel "$alias"
+policy ""
 
 # A login inside a session (su, sudo) is not sandboxed again.
 expect sessions/nested-login-skipped 0 "$RUN" --keep-root "$svc" "$u" \

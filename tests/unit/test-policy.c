@@ -140,6 +140,8 @@ static void test_bad_values(void)
 		{ "session.memory.max = 101%", "1% to 100%" },
 		{ "session.memory.max = 4Q", "expected a size" },
 		{ "session.memory.max = -4G", "expected a size" },
+		{ "session.memory.max = 8388608T", "above the largest size" },
+		{ "user.memory.swap.max = 1048577T", "above the largest size" },
 		{ "session.cpu.max = 250", "percentage of one CPU" },
 		{ "session.cpu.max = 0%", "percentage of one CPU" },
 		{ "session.cpu.weight = 0", "1 to 10000" },
