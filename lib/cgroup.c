@@ -509,19 +509,6 @@ int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
 	return -ENOENT;
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int set_frozen(int fd, bool v2, bool frozen)
 {
@@ -557,7 +544,7 @@ static int kill_listed(int dirfd, int freezer_fd, bool freezer_v2)
 int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		     unsigned timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = nscg_now_ms() + timeout_ms;
 	int killfd = -1, freezer = -1, any = -1;
 	bool freezer_v2 = false;
 
@@ -583,17 +570,21 @@ int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 	}
 	if (any < 0)
 		return 0;
-	for (;;) {
+	/* Under load the killed take a while to leave: look again after
+	 * 1, 2, 4 ... at most 64 ms, so that hundreds of closes waiting at
+	 * once do not keep the CPUs busy with looking. */
+	for (unsigned pause = 1;; pause = pause < 64 ? pause * 2 : 64) {
 		if (nscg_cgroup_count_procs(host, cg) == 0)
 			return 0;
-		if (now_ms() >= deadline)
+		uint64_t now = nscg_now_ms();
+		if (now >= deadline)
 			return -ETIMEDOUT;
 		/* A refused write falls back to signalling every pid. */
 		bool killed = killfd >= 0 && nscg_write_at(killfd, "cgroup.kill", "1") == 0;
 		for (size_t i = 0; !killed && i < host->n; i++)
 			if (cg->fd[i] >= 0)
 				(void)kill_listed(cg->fd[i], freezer, freezer_v2);
-		sleep_ms(5);
+		nscg_sleep_ms(deadline - now < pause ? (unsigned)(deadline - now) : pause);
 	}
 }
 
@@ -610,7 +601,7 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 		      const struct nscg_cgroup *parent, const char *name,
 		      unsigned timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = nscg_now_ms() + timeout_ms;
 	int ret = 0;
 
 	for (size_t i = 0; i < host->n; i++) {
@@ -621,11 +612,11 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 			    errno == ENOENT)
 				break;
 			/* EBUSY: the last task is still leaving. */
-			if (errno != EBUSY || now_ms() >= deadline) {
+			if (errno != EBUSY || nscg_now_ms() >= deadline) {
 				ret = -errno;
 				break;
 			}
-			sleep_ms(2);
+			nscg_sleep_ms(2);
 		}
 	}
 	return ret;

@@ -139,18 +139,12 @@ int nscg_helper_open(const char *path, const struct nscg_log *log)
 	return TAKE_FD(fd);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Reap pid within timeout_ms, killing it if it does not exit. Waits on
  * a pidfd where the kernel has them (>= 5.3), else polls every ms. */
 static int reap(pid_t pid, unsigned timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = nscg_now_ms() + timeout_ms;
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	bool killed = false;
 	int st;
@@ -166,7 +160,7 @@ static int reap(pid_t pid, unsigned timeout_ms)
 			nscg_close(pfd);
 			return r;
 		}
-		uint64_t now = now_ms();
+		uint64_t now = nscg_now_ms();
 		if (now >= deadline) {
 			if (killed) {
 				/* Stuck in the kernel (D state): give up on
@@ -302,13 +296,13 @@ static bool all_new(const struct nscg_ns_saved *saved, unsigned mask)
 static int await(struct nscg_helper *h, char want, unsigned timeout_ms,
 		 const struct nscg_log *log)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = nscg_now_ms() + timeout_ms;
 	char msg[600];
 	size_t n = 0;
 
 	msg[0] = '\0';
 	while (!memchr(msg, '\n', n) && n + 1 < sizeof(msg)) {
-		uint64_t now = now_ms();
+		uint64_t now = nscg_now_ms();
 		struct pollfd p = { .fd = h->sock, .events = POLLIN };
 		if (now >= deadline) {
 			nscg_log(log, LOG_ERR, "the helper did not answer within %u ms",

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "session.h"
 
+#include "record.h"
+#include "sweep.h"
 #include "systemd.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -12,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define KILL_TIMEOUT_MS 2000
+/* How long a close waits for the session's processes to die: under load
+ * (hundreds of logins ending at once) SIGKILLed processes can take
+ * seconds to leave their cgroup. */
+#define KILL_TIMEOUT_MS 10000
 #define RMDIR_TIMEOUT_MS 500
 #define MAX_DIAGS_LOGGED 10
 /* Tasks a login needs free under user.pids.max to start at all. */
@@ -109,106 +112,7 @@ static int open_current(const struct nscg_host *h, const char *leaf,
 	return 0;
 }
 
-/* The first used hierarchy's directory fd of cg, for listing. */
-static int first_fd(const struct nscg_cgroup *cg)
-{
-	for (size_t i = 0; i < NSCG_MAX_HIER; i++)
-		if (cg->fd[i] >= 0)
-			return cg->fd[i];
-	return -1;
-}
-
-/* Remove the user's session cgroups that have no process left (their
- * login died without close_session) and count the live ones. */
-static int sweep_and_count(struct nscg_session *s, const struct nscg_log *log)
-{
-	int live = 0;
-	DIR *d;
-
-	/* O_PATH fds cannot be listed: reopen the directory for reading. */
-	int rfd = openat(first_fd(&s->user), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0 || !(d = fdopendir(rfd))) {
-		nscg_close(rfd);
-		return -errno;
-	}
-	for (struct dirent *de; (de = readdir(d));) {
-		char procs[300], buf[16];
-		if (strncmp(de->d_name, "session-", 8))
-			continue;
-		/* A process is in every hierarchy at once: one look is
-		 * enough, and keeps a login's cost flat in the number of
-		 * sessions the user holds. */
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", de->d_name);
-		int n = nscg_read_at(dirfd(d), procs, buf, sizeof(buf));
-		if (n != 0) {
-			live++; /* populated, or unreadable: never swept */
-			continue;
-		}
-		if (nscg_cgroup_rmdir(&s->host, &s->user, de->d_name, RMDIR_TIMEOUT_MS) == 0)
-			nscg_log(log, LOG_INFO, "removed the orphaned %s of uid %u",
-				 de->d_name, (unsigned)s->uid);
-	}
-	closedir(d);
-	return live;
-}
-
 #define LOCK_TIMEOUT_MS 5000
-#define LOCK_DIR "/run/nscg"
-
-/* An exclusive lock for one uid's cgroups, waited for at most
- * LOCK_TIMEOUT_MS: held from creating the user cgroup to entering the
- * session, and around removing the user cgroup, so that no login takes
- * another's half-built session for an orphan or loses its user cgroup
- * to a closing one. The lock files live outside cgroupfs, in a root-only
- * directory, because the user cgroup itself comes and goes. */
-static int lock_uid(uid_t uid, const struct nscg_log *log)
-{
-	_cleanup_close_ int dfd = -1;
-	char name[32];
-	struct stat st;
-	int fd;
-
-	if (mkdir(LOCK_DIR, 0700) < 0 && errno != EEXIST)
-		return nscg_log_errno(log, LOG_ERR, -errno, "cannot create %s", LOCK_DIR);
-	dfd = open(LOCK_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dfd < 0 || fstat(dfd, &st) < 0)
-		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s", LOCK_DIR);
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		nscg_log(log, LOG_ERR, "refusing %s: not root's or writable by others", LOCK_DIR);
-		return -EPERM;
-	}
-	snprintf(name, sizeof(name), "uid-%u.lock", (unsigned)uid);
-	fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0)
-		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s/%s", LOCK_DIR, name);
-	for (unsigned waited = 0;; waited += 2) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_TIMEOUT_MS) {
-			int r = nscg_log_errno(log, LOG_ERR, -errno,
-					       "cannot lock the cgroups of uid %u", (unsigned)uid);
-			nscg_close(fd);
-			return r;
-		}
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* Remove user-UID under the policy's parent if no session is left in it
- * (EBUSY otherwise, which is fine). The caller holds the uid lock. */
-static void remove_user_cgroup(const struct nscg_host *host, const char *parent_path,
-			       uid_t uid)
-{
-	struct nscg_cgroup parent;
-	char uname[32];
-
-	if (nscg_cgroup_open(host, parent_path, false, &parent, NULL, NULL) < 0)
-		return;
-	snprintf(uname, sizeof(uname), "user-%u", (unsigned)uid);
-	(void)nscg_cgroup_rmdir(host, &parent, uname, 0);
-	nscg_cgroup_close(&parent);
-}
 
 /* The hostname template with %u, %h, %s expanded; characters a hostname
  * cannot hold become '-'. */
@@ -257,15 +161,17 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 static void undo_locked(struct nscg_session *s)
 {
 	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
-	if (s->name[0])
-		(void)nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS);
-	remove_user_cgroup(&s->host, s->parent, s->uid);
+	if (s->name[0]) {
+		if (nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS) == 0)
+			(void)nscg_record_remove(s->uid, s->name);
+	}
+	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
 }
 
 /* The same, after the lock was let go (the session was entered). */
 static void undo(struct nscg_session *s, const struct nscg_log *log)
 {
-	int lock_fd = lock_uid(s->uid, log);
+	int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
 
 	if (lock_fd < 0) {
 		(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
@@ -339,7 +245,7 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 
 	/* From creating the user cgroup to entering it, one login of a uid
 	 * at a time: populated, the session is no longer an orphan. */
-	_cleanup_close_ int lock_fd = lock_uid(s->uid, log);
+	_cleanup_close_ int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
 	if (lock_fd < 0)
 		return NSCG_OPEN_FAILED;
 	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
@@ -348,7 +254,10 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
 		goto fail;
-	int live = sweep_and_count(s, log);
+	/* The user's sessions nobody will close go first; the live ones
+	 * count against max_sessions. */
+	const struct nscg_sweep_opts sweep = { .kill_timeout_ms = 200 };
+	int live = nscg_sweep_user(&s->host, s->parent, s->uid, &sweep, log);
 	if (live < 0) {
 		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
 			       (unsigned)s->uid);
@@ -386,6 +295,17 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 		goto fail;
 	session_limits(res, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
+		goto fail;
+	/* The record first: from here on, if this caller dies, a sweep
+	 * knows the session is nobody's. */
+	struct nscg_record rec = {
+		.uid = s->uid, .leader = s->opener,
+		.leader_start = nscg_pid_start_time(s->opener), .kill = s->kill_on_close,
+	};
+	snprintf(rec.user, sizeof(rec.user), "%s", user);
+	snprintf(rec.session, sizeof(rec.session), "%s", s->name);
+	snprintf(rec.parent, sizeof(rec.parent), "%s", s->parent);
+	if (nscg_record_write(&rec, log) < 0)
 		goto fail;
 	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
@@ -710,6 +630,9 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			goto drop;
 		}
 	}
+	/* Now and then, sessions of any user that nobody will close. */
+	if (!systemd)
+		nscg_sweep_rate_limited(&s->host, s->parent, log);
 	/* The helper is checked and started before anything is created,
 	 * from the caller's own cgroups: a user who filled their limits
 	 * cannot make its fork fail (ns.h). In systemd mode the caller is
@@ -820,6 +743,19 @@ static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
 	return nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);
 }
 
+/* A close that could not finish says so in the session's record. */
+static void mark_closing(const struct nscg_session *s, const struct nscg_log *log)
+{
+	struct nscg_record rec;
+
+	if (nscg_record_read(s->uid, s->name, &rec) < 0)
+		return;
+	rec.closing = true;
+	if (nscg_record_write(&rec, log) == 0)
+		nscg_log(log, LOG_NOTICE, "%s of uid %u is left for the sweep to finish", s->name,
+			 (unsigned)s->uid);
+}
+
 int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 {
 	bool out = true;
@@ -843,14 +779,21 @@ int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 	    (r = nscg_cgroup_kill(&s->host, &s->sess, KILL_TIMEOUT_MS)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
 	log_usage(s, log);
-	if (nscg_cgroup_count_procs(&s->host, &s->sess) == 0 &&
-	    (r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0)
-		ret = nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
+	if (nscg_cgroup_count_procs(&s->host, &s->sess) == 0) {
+		if ((r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0)
+			ret = nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
+		else
+			(void)nscg_record_remove(s->uid, s->name);
+	}
 	/* The user cgroup goes with its last session, under the uid lock so
-	 * that a login in progress keeps it. */
-	int lock_fd = lock_uid(s->uid, log);
+	 * that a login in progress keeps it. What could not be finished is
+	 * marked so for the sweep, which finishes it without waiting for
+	 * this user's next login. */
+	int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
 	if (lock_fd >= 0) {
-		remove_user_cgroup(&s->host, s->parent, s->uid);
+		if (ret < 0)
+			mark_closing(s, log);
+		nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
 		nscg_close(lock_fd);
 	}
 	return ret;

@@ -93,6 +93,12 @@ int nscg_getpwnam(const char *name, struct passwd *pw, char **buf);
 /* The same by uid: the uid's first entry in the passwd database. */
 int nscg_getpwuid(uid_t uid, struct passwd *pw, char **buf);
 
+/* Milliseconds on the monotonic clock. */
+uint64_t nscg_now_ms(void);
+
+/* Sleep ms milliseconds, resuming after signals. */
+void nscg_sleep_ms(unsigned ms);
+
 /* Compare two strings ignoring ASCII case. */
 bool nscg_streq_icase(const char *a, const char *b);
 

@@ -86,8 +86,11 @@ remove_parent() {
 	for h in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
 		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
-	# The module's per-uid lock file, and its directory once empty.
-	rm -f "/run/nscg/uid-$uid.lock"
+	# The module's per-uid lock file and session records, its sweep's
+	# files, and the directory once empty.
+	rm -f "/run/nscg/uid-$uid.lock" /run/nscg/sessions/uid-"$uid".*
+	rmdir /run/nscg/sessions 2>/dev/null
+	rm -f /run/nscg/sweep.lock /run/nscg/sweep.stamp
 	rmdir /run/nscg 2>/dev/null
 	true
 }

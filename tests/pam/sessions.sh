@@ -119,8 +119,61 @@ for _ in $(seq 50); do [ "$(sessions_left)" -ge 1 ] && break; sleep 0.1; done
 pkill -KILL -u "$u" sleep; kill -KILL $r; wait $r 2>/dev/null
 [ "$(sessions_left)" = 1 ] && pass sessions/orphan-present || fail sessions/orphan-present
 expect sessions/open-after-orphan 0 "$RUN" "$svc" "$u" true
-grep -q "removed the orphaned session-" "$syslog" && pass sessions/orphan-swept || fail sessions/orphan-swept
+grep -q "removed session-[0-9a-f]* of uid $uid: its opener is gone" "$syslog" &&
+	pass sessions/orphan-swept || fail sessions/orphan-swept
 [ "$(sessions_left)" = 0 ] && pass sessions/orphan-gone || fail sessions/orphan-gone
+[ -z "$(ls /run/nscg/sessions/uid-"$uid".* 2>/dev/null)" ] && pass sessions/orphan-record-gone ||
+	fail sessions/orphan-record-gone "$(ls /run/nscg/sessions/)"
+
+# The opener dies and the user's processes live on: the next login of
+# the user kills them (kill_on_close) and removes the session.
+"$RUN" "$svc" "$u" sh -c 'sleep 1000 & sleep 1000' & r=$!
+for _ in $(seq 50); do [ "$(running_sleeps)" = 2 ] && break; sleep 0.1; done
+kill -KILL $r; wait $r 2>/dev/null
+[ "$(running_sleeps)" = 2 ] && pass sessions/abandoned-still-running || fail sessions/abandoned-still-running
+expect sessions/open-after-abandoned 0 "$RUN" "$svc" "$u" true
+[ "$(running_sleeps)" = 0 ] && pass sessions/abandoned-killed || fail sessions/abandoned-killed "$(running_sleeps) left"
+[ "$(sessions_left)" = 0 ] && pass sessions/abandoned-gone || fail sessions/abandoned-gone
+
+# A session cgroup left in some hierarchies only (a close under load
+# removed the others) is found wherever it is.
+mkdir -p /sys/fs/cgroup/pids/"$parent"/user-"$uid"/session-0badc0de
+expect sessions/open-after-partial 0 "$RUN" "$svc" "$u" true
+[ ! -e /sys/fs/cgroup/pids/"$parent"/user-"$uid"/session-0badc0de ] &&
+	pass sessions/partial-session-swept || fail sessions/partial-session-swept
+
+# Another user's abandoned session is finished at anybody's login, at
+# most once per sweep interval, without waiting for that user.
+u3=nscgt-w$$
+useradd -M -N -s /bin/sh "$u3"
+uid3=$(id -u "$u3")
+on_exit "pkill -KILL -u '$u3'; userdel '$u3' 2>/dev/null; rm -f /run/nscg/uid-$uid3.lock /run/nscg/sessions/uid-$uid3.*; true"
+"$RUN" "$svc" "$u3" sh -c 'sleep 1000 & sleep 1000' & r=$!
+for _ in $(seq 50); do [ "$(ps -u "$u3" -o comm= | grep -c sleep)" = 2 ] && break; sleep 0.1; done
+kill -KILL $r; wait $r 2>/dev/null
+rm -f /run/nscg/sweep.stamp
+expect sessions/other-user-login 0 "$RUN" "$svc" "$u" true
+[ "$(ps -u "$u3" -o stat=,comm= | grep -v '^Z' | grep -c sleep)" = 0 ] &&
+	pass sessions/other-user-abandoned-killed || fail sessions/other-user-abandoned-killed
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid3" 2>/dev/null)" ] &&
+	pass sessions/other-user-cgroups-removed || fail sessions/other-user-cgroups-removed
+grep -q "removed session-[0-9a-f]* of uid $uid3: its opener is gone" "$syslog" &&
+	pass sessions/other-user-logged || fail sessions/other-user-logged
+
+# A close that could not finish (its record says so: here written as
+# close writes it, naming this shell as the opener that gave up) is
+# finished by the sweep though its opener still runs.
+"$RUN" "$svc" "$u" sh -c 'sleep 1000 & sleep 1000' & r=$!
+for _ in $(seq 50); do [ "$(running_sleeps)" = 2 ] && break; sleep 0.1; done
+kill -KILL $r; wait $r 2>/dev/null
+rec=$(ls /run/nscg/sessions/uid-"$uid".* | head -1)
+start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)
+sed -i "s/^leader=.*/leader=$$/; s/^leader_start=.*/leader_start=$start/; s/^closing=0$/closing=1/" "$rec"
+expect sessions/open-after-closing 0 "$RUN" "$svc" "$u" true
+grep -q "removed session-[0-9a-f]* of uid $uid: its close could not finish" "$syslog" &&
+	pass sessions/closing-finished || fail sessions/closing-finished
+[ "$(running_sleeps)" = 0 ] && pass sessions/closing-killed || fail sessions/closing-killed "$(running_sleeps) left"
+[ "$(sessions_left)" = 0 ] && pass sessions/closing-gone || fail sessions/closing-gone
 
 # 50 sessions open at once, then all close cleanly.
 pids=()

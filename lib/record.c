@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "record.h"
+
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SESSIONS_DIR "sessions"
+#define MAX_RECORD 2048
+
+int nscg_run_dir(const struct nscg_log *log)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(NSCG_RUN_DIR, 0700) < 0 && errno != EEXIST)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot create %s", NSCG_RUN_DIR);
+	fd = open(NSCG_RUN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int r = nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s", NSCG_RUN_DIR);
+		nscg_close(fd);
+		return r;
+	}
+	/* Whoever may write here may forge a lock or a record. */
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		nscg_close(fd);
+		nscg_log(log, LOG_ERR, "refusing %s: not root's or writable by others", NSCG_RUN_DIR);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int nscg_lock_uid(uid_t uid, unsigned timeout_ms, const struct nscg_log *log)
+{
+	_cleanup_close_ int dfd = nscg_run_dir(log);
+	char name[32];
+	int fd;
+
+	if (dfd < 0)
+		return dfd;
+	snprintf(name, sizeof(name), "uid-%u.lock", (unsigned)uid);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s/%s", NSCG_RUN_DIR, name);
+	for (unsigned waited = 0;; waited += 2) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		int r = -errno;
+		if (r == -EWOULDBLOCK && timeout_ms == 0) {
+			nscg_close(fd);
+			return r;
+		}
+		if ((r != -EWOULDBLOCK && r != -EINTR) || waited >= timeout_ms) {
+			nscg_log_errno(log, LOG_ERR, r, "cannot lock the cgroups of uid %u",
+				       (unsigned)uid);
+			nscg_close(fd);
+			return r;
+		}
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The sessions directory, made if missing (mode 0700, root's). */
+static int sessions_dir(bool create, const struct nscg_log *log)
+{
+	_cleanup_close_ int run = nscg_run_dir(log);
+	struct stat st;
+	int fd;
+
+	if (run < 0)
+		return run;
+	if (create && mkdirat(run, SESSIONS_DIR, 0700) < 0 && errno != EEXIST)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot create %s/%s", NSCG_RUN_DIR,
+				      SESSIONS_DIR);
+	fd = openat(run, SESSIONS_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		nscg_close(fd);
+		nscg_log(log, LOG_ERR, "refusing %s/%s: not root's or writable by others",
+			 NSCG_RUN_DIR, SESSIONS_DIR);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static void record_name(uid_t uid, const char *session, char *buf, size_t len)
+{
+	snprintf(buf, len, "uid-%u.%s", (unsigned)uid, session);
+}
+
+int nscg_record_write(const struct nscg_record *rec, const struct nscg_log *log)
+{
+	_cleanup_close_ int dfd = sessions_dir(true, log);
+	char name[96], tmp[112], body[MAX_RECORD];
+	int fd, r, n;
+
+	if (dfd < 0)
+		return dfd;
+	record_name(rec->uid, rec->session, name, sizeof(name));
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	n = snprintf(body, sizeof(body),
+		     "uid=%u\nuser=%s\nsession=%s\nparent=%s\nleader=%d\nleader_start=%llu\nkill=%d\nclosing=%d\n",
+		     (unsigned)rec->uid, rec->user, rec->session, rec->parent, (int)rec->leader,
+		     (unsigned long long)rec->leader_start, rec->kill, rec->closing);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return -ENAMETOOLONG;
+	(void)unlinkat(dfd, tmp, 0); /* left by a writer that died */
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot write %s/%s/%s", NSCG_RUN_DIR,
+				      SESSIONS_DIR, tmp);
+	r = nscg_write_all(fd, body, (size_t)n);
+	nscg_close(fd);
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(dfd, tmp, 0);
+		return nscg_log_errno(log, LOG_ERR, r, "cannot write %s/%s/%s", NSCG_RUN_DIR,
+				      SESSIONS_DIR, name);
+	}
+	return 0;
+}
+
+static bool session_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, "session-", 8) || n < 9 || n >= sizeof(((struct nscg_record *)0)->session))
+		return false;
+	return strspn(s + 8, "0123456789abcdef") == n - 8;
+}
+
+static bool parent_ok(const char *s)
+{
+	if (!*s || *s == '/' || strstr(s, "..") || strstr(s, "//"))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") ==
+	       strlen(s);
+}
+
+static int parse_u64_field(const char *v, uint64_t max, uint64_t *out)
+{
+	return nscg_parse_u64(v, out) < 0 || *out > max ? -EBADMSG : 0;
+}
+
+/* Parse a record's text; every field must be there and well-formed. */
+static int parse_record(char *text, struct nscg_record *rec)
+{
+	unsigned seen = 0;
+	uint64_t v;
+
+	memset(rec, 0, sizeof(*rec));
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		char *eq = strchr(line, '=');
+		if (!eq)
+			return -EBADMSG;
+		*eq = '\0';
+		const char *k = line, *val = eq + 1;
+		if (!strcmp(k, "uid")) {
+			if (parse_u64_field(val, UINT32_MAX - 1, &v) < 0)
+				return -EBADMSG;
+			rec->uid = (uid_t)v;
+			seen |= 1;
+		} else if (!strcmp(k, "user")) {
+			if (!nscg_name_is_valid(val) || strlen(val) >= sizeof(rec->user))
+				return -EBADMSG;
+			strcpy(rec->user, val);
+			seen |= 2;
+		} else if (!strcmp(k, "session")) {
+			if (!session_name_ok(val))
+				return -EBADMSG;
+			strcpy(rec->session, val);
+			seen |= 4;
+		} else if (!strcmp(k, "parent")) {
+			if (!parent_ok(val) || strlen(val) >= sizeof(rec->parent))
+				return -EBADMSG;
+			strcpy(rec->parent, val);
+			seen |= 8;
+		} else if (!strcmp(k, "leader")) {
+			if (parse_u64_field(val, INT32_MAX, &v) < 0 || v == 0)
+				return -EBADMSG;
+			rec->leader = (pid_t)v;
+			seen |= 16;
+		} else if (!strcmp(k, "leader_start")) {
+			if (parse_u64_field(val, UINT64_MAX, &rec->leader_start) < 0)
+				return -EBADMSG;
+			seen |= 32;
+		} else if (!strcmp(k, "kill") || !strcmp(k, "closing")) {
+			if (parse_u64_field(val, 1, &v) < 0)
+				return -EBADMSG;
+			*(k[0] == 'k' ? &rec->kill : &rec->closing) = v != 0;
+			seen |= k[0] == 'k' ? 64 : 128;
+		}
+		/* Unknown keys are skipped: a newer writer may add some. */
+	}
+	return seen == 255 ? 0 : -EBADMSG;
+}
+
+static int read_at(int dfd, const char *name, struct nscg_record *rec)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	/* Only root's regular files are records. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
+		return -EBADMSG;
+	if ((r = nscg_read_fd(fd, MAX_RECORD, &buf, NULL)) < 0)
+		return r;
+	return parse_record(buf, rec);
+}
+
+int nscg_record_read(uid_t uid, const char *session, struct nscg_record *rec)
+{
+	_cleanup_close_ int dfd = sessions_dir(false, NULL);
+	char name[96];
+	int r;
+
+	if (dfd < 0)
+		return dfd == -ENOENT ? -ENOENT : dfd;
+	record_name(uid, session, name, sizeof(name));
+	r = read_at(dfd, name, rec);
+	if (r == 0 && (rec->uid != uid || strcmp(rec->session, session)))
+		return -EBADMSG; /* a file under another record's name */
+	return r;
+}
+
+int nscg_record_remove(uid_t uid, const char *session)
+{
+	_cleanup_close_ int dfd = sessions_dir(false, NULL);
+	char name[96];
+
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	record_name(uid, session, name, sizeof(name));
+	return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int nscg_record_each(int (*fn)(const struct nscg_record *rec, void *ctx), void *ctx)
+{
+	_cleanup_close_ int dfd = sessions_dir(false, NULL);
+	struct nscg_record rec;
+	DIR *d;
+	int r = 0;
+
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || !(d = fdopendir(rfd))) {
+		r = -errno;
+		nscg_close(rfd);
+		return r;
+	}
+	for (struct dirent *de; r >= 0 && (de = readdir(d));) {
+		if (strncmp(de->d_name, "uid-", 4))
+			continue;
+		if (read_at(dfd, de->d_name, &rec) == 0)
+			r = fn(&rec, ctx);
+	}
+	closedir(d);
+	return r < 0 ? r : 0;
+}
+
+/* The state (field 3) and start time (field 22) of /proc/PID/stat. */
+static int proc_stat(pid_t pid, char *state, uint64_t *start)
+{
+	char path[64], buf[1024];
+	unsigned long long st = 0;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The name may hold anything, ')' too: fields start after the last. */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -EIO;
+	*state = p[2];
+	/* p + 1 is the space before field 3; on to the one before field 22. */
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &st) != 1)
+		return -EIO;
+	*start = st;
+	return 0;
+}
+
+uint64_t nscg_pid_start_time(pid_t pid)
+{
+	uint64_t start;
+	char state;
+
+	return proc_stat(pid, &state, &start) < 0 ? 0 : start;
+}
+
+bool nscg_record_leader_alive(const struct nscg_record *rec)
+{
+	uint64_t start;
+	char state;
+
+	/* A zombie has ended: it will never close its session. */
+	return proc_stat(rec->leader, &state, &start) == 0 && state != 'Z' &&
+	       start == rec->leader_start;
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sweep.h"
+
+#include "record.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RMDIR_TIMEOUT_MS 500
+#define STAMP "sweep.stamp"
+#define SWEEP_LOCK "sweep.lock"
+
+/* Names in a sorted, duplicate-free list. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_free(struct names *l)
+{
+	nscg_strv_free(l->v, l->n);
+	*l = (struct names){ 0 };
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_add(struct names *l, const char *name)
+{
+	if (l->n && bsearch(&name, l->v, l->n, sizeof(*l->v), cmp_str))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(name)))
+		return -ENOMEM;
+	l->n++;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	return 0;
+}
+
+/* Add the entries of the directory at dirfd that start with prefix. */
+static int list_prefixed(int dirfd, const char *prefix, struct names *out)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	int r = 0;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = -errno;
+		nscg_close(fd);
+		return r;
+	}
+	for (struct dirent *de; r == 0 && (de = readdir(d));)
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			r = names_add(out, de->d_name);
+	closedir(d);
+	return r;
+}
+
+/* path under every used hierarchy where it exists (-1 elsewhere). There
+ * are no symbolic links inside cgroupfs. */
+static void open_existing(const struct nscg_host *host, const char *path,
+			  struct nscg_cgroup *out)
+{
+	nscg_cgroup_init(out);
+	for (size_t i = 0; i < host->n; i++)
+		if (nscg_hier_used(&host->h[i]))
+			out->fd[i] = openat(host->h[i].root_fd, path,
+					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* Whether pid is in cg. */
+static bool holds(const struct nscg_cgroup *cg, pid_t pid)
+{
+	char me[24];
+	size_t ml = (size_t)snprintf(me, sizeof(me), "%d", (int)pid);
+
+	for (size_t i = 0; i < NSCG_MAX_HIER; i++) {
+		_cleanup_free_ char *buf = NULL;
+		int fd;
+		if (cg->fd[i] < 0)
+			continue;
+		fd = openat(cg->fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		int r = nscg_read_fd(fd, 4u << 20, &buf, NULL);
+		nscg_close(fd);
+		for (char *l = r < 0 ? NULL : buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+			if (!strncmp(l, me, ml) && (l[ml] == '\n' || l[ml] == '\0'))
+				return true;
+	}
+	return false;
+}
+
+/* One session cgroup of uid: live (1), finished or removed (0, or -errno
+ * when its removal failed). */
+static int sweep_session(const struct nscg_host *host, const struct nscg_cgroup *user,
+			 const char *parent, uid_t uid, const char *name,
+			 const struct nscg_sweep_opts *o, const struct nscg_log *log)
+{
+	struct nscg_cgroup sess;
+	struct nscg_record rec;
+	bool have_rec = nscg_record_read(uid, name, &rec) == 0 && !strcmp(rec.parent, parent);
+	const char *why;
+	int r;
+
+	if (have_rec && !rec.closing && nscg_record_leader_alive(&rec))
+		return 1;
+	nscg_cgroup_init(&sess);
+	for (size_t i = 0; i < host->n; i++)
+		if (user->fd[i] >= 0)
+			sess.fd[i] = openat(user->fd[i], name,
+					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int populated = nscg_cgroup_count_procs(host, &sess);
+	/* Without a record (or with kill_on_close = no), processes mean
+	 * someone's session: never killed here, removed once empty. Nor is
+	 * a session killed with this process in it, or with its opener,
+	 * which is on its way out (its close could not move it back). */
+	if (populated != 0 &&
+	    (!have_rec || !rec.kill || holds(&sess, getpid()) || holds(&sess, rec.leader))) {
+		nscg_cgroup_close(&sess);
+		return 1;
+	}
+	why = !have_rec ? "it is an orphan: no record and no process" :
+	      rec.closing ? "its close could not finish" : "its opener is gone";
+	if (o->dry_run) {
+		nscg_log(log, LOG_INFO, "would remove %s of uid %u: %s", name, (unsigned)uid, why);
+		nscg_cgroup_close(&sess);
+		return 0;
+	}
+	if (populated != 0 && (r = nscg_cgroup_kill(host, &sess, o->kill_timeout_ms)) < 0) {
+		nscg_log_errno(log, LOG_WARNING, r, "processes of %s of uid %u survived the kill",
+			       name, (unsigned)uid);
+		nscg_cgroup_close(&sess);
+		return 1; /* the next sweep tries again */
+	}
+	nscg_cgroup_close(&sess);
+	r = nscg_cgroup_rmdir(host, user, name, RMDIR_TIMEOUT_MS);
+	if (r < 0)
+		return nscg_log_errno(log, LOG_WARNING, r, "cannot remove %s of uid %u", name,
+				      (unsigned)uid);
+	if (have_rec)
+		(void)nscg_record_remove(uid, name);
+	nscg_log(log, LOG_INFO, "removed %s of uid %u: %s", name, (unsigned)uid, why);
+	return 0;
+}
+
+struct stale_ctx {
+	uid_t uid;
+	const char *parent;
+	const struct names *present;
+	bool dry_run;
+};
+
+/* A record of uid under parent whose cgroup is gone everywhere. */
+static int drop_stale(const struct nscg_record *rec, void *ctx)
+{
+	const struct stale_ctx *c = ctx;
+	const char *name = rec->session;
+
+	if (rec->uid != c->uid || strcmp(rec->parent, c->parent) ||
+	    bsearch(&name, c->present->v, c->present->n, sizeof(char *), cmp_str))
+		return 0;
+	if (!c->dry_run)
+		(void)nscg_record_remove(rec->uid, rec->session);
+	return 0;
+}
+
+int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
+		    const struct nscg_sweep_opts *o, const struct nscg_log *log)
+{
+	struct names names = { 0 };
+	struct nscg_cgroup user;
+	char path[256];
+	int live = 0, r = 0;
+
+	snprintf(path, sizeof(path), "%s/user-%u", parent, (unsigned)uid);
+	open_existing(host, path, &user);
+	/* Every hierarchy: a close under load may have removed a session
+	 * from some and not from others. */
+	for (size_t i = 0; i < host->n && r == 0; i++)
+		if (user.fd[i] >= 0)
+			r = list_prefixed(user.fd[i], "session-", &names);
+	for (size_t k = 0; k < names.n && r == 0; k++) {
+		int s = sweep_session(host, &user, parent, uid, names.v[k], o, log);
+		if (s > 0)
+			live++;
+	}
+	if (r == 0) {
+		struct stale_ctx c = { uid, parent, &names, o->dry_run };
+		(void)nscg_record_each(drop_stale, &c);
+	}
+	names_free(&names);
+	nscg_cgroup_close(&user);
+	return r < 0 ? r : live;
+}
+
+void nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid)
+{
+	struct nscg_cgroup p;
+	char uname[32];
+
+	open_existing(host, parent, &p);
+	snprintf(uname, sizeof(uname), "user-%u", (unsigned)uid);
+	(void)nscg_cgroup_rmdir(host, &p, uname, 0);
+	nscg_cgroup_close(&p);
+}
+
+struct uids_ctx {
+	const char *parent;
+	struct names *users;
+};
+
+static int add_record_uid(const struct nscg_record *rec, void *ctx)
+{
+	const struct uids_ctx *c = ctx;
+	char name[32];
+
+	if (strcmp(rec->parent, c->parent))
+		return 0;
+	snprintf(name, sizeof(name), "user-%u", (unsigned)rec->uid);
+	return names_add(c->users, name);
+}
+
+int nscg_sweep_all(const struct nscg_host *host, const char *parent,
+		   const struct nscg_sweep_opts *o, const struct nscg_log *log)
+{
+	struct names users = { 0 };
+	struct nscg_cgroup p;
+	int r = 0, done = 0;
+
+	open_existing(host, parent, &p);
+	for (size_t i = 0; i < host->n && r == 0; i++)
+		if (p.fd[i] >= 0)
+			r = list_prefixed(p.fd[i], "user-", &users);
+	nscg_cgroup_close(&p);
+	struct uids_ctx c = { parent, &users };
+	if (r == 0)
+		r = nscg_record_each(add_record_uid, &c);
+	uint64_t deadline = o->budget_ms ? nscg_now_ms() + o->budget_ms : 0;
+	for (size_t k = 0; k < users.n && r == 0; k++) {
+		uint64_t uid;
+		if ((o->max_users && k >= o->max_users) || (deadline && nscg_now_ms() >= deadline))
+			break;
+		if (nscg_parse_u64(users.v[k] + 5, &uid) < 0 || uid >= UINT32_MAX)
+			continue; /* not one of ours */
+		int lock = nscg_lock_uid((uid_t)uid, o->lock_timeout_ms, o->lock_timeout_ms ? log : NULL);
+		if (lock < 0)
+			continue; /* busy: a login or close of that uid is at it */
+		int live = nscg_sweep_user(host, parent, (uid_t)uid, o, log);
+		if (live == 0 && !o->dry_run)
+			nscg_remove_user_cgroup(host, parent, (uid_t)uid);
+		nscg_close(lock);
+		done++;
+	}
+	names_free(&users);
+	return r < 0 ? r : done;
+}
+
+void nscg_sweep_rate_limited(const struct nscg_host *host, const char *parent,
+			     const struct nscg_log *log)
+{
+	const struct nscg_sweep_opts o = {
+		.kill_timeout_ms = 200, .lock_timeout_ms = 0, .max_users = 64,
+		.budget_ms = 500,
+	};
+	_cleanup_close_ int dfd = nscg_run_dir(log);
+	_cleanup_close_ int lock = -1;
+	struct timespec now;
+	struct stat st;
+
+	if (dfd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (fstatat(dfd, STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now.tv_sec - st.st_mtim.tv_sec < NSCG_SWEEP_INTERVAL_S &&
+	    now.tv_sec >= st.st_mtim.tv_sec)
+		return;
+	/* One sweeper at a time; the others go on with their login. */
+	lock = openat(dfd, SWEEP_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+		return;
+	/* Another sweeper may have just finished. */
+	if (fstatat(dfd, STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now.tv_sec - st.st_mtim.tv_sec < NSCG_SWEEP_INTERVAL_S &&
+	    now.tv_sec >= st.st_mtim.tv_sec)
+		return;
+	int fd = openat(dfd, STAMP, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		return;
+	(void)futimens(fd, NULL);
+	nscg_close(fd);
+	(void)nscg_sweep_all(host, parent, &o, log);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The sweep: finding standalone sessions nobody will close and finishing
+ * them, so that nothing is left behind when a close could not finish or
+ * its caller died.
+ *
+ * A session cgroup (<parent>/user-UID/session-ID, in any hierarchy: under
+ * load the hierarchies empty at different moments) is
+ *  - live while its record's opener runs and its close has not given up,
+ *    or, without a record, while it holds a process;
+ *  - abandoned otherwise: its processes are killed if its record says
+ *    kill_on_close, and its cgroups and record are removed once empty.
+ * A record whose session cgroup is gone everywhere is removed. */
+#ifndef NSCG_SWEEP_H
+#define NSCG_SWEEP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "log.h"
+
+struct nscg_sweep_opts {
+	bool dry_run; /* log what would be done, do nothing */
+	unsigned kill_timeout_ms; /* per abandoned session */
+	unsigned lock_timeout_ms; /* per uid; 0: skip a uid whose lock is busy */
+	unsigned max_users; /* nscg_sweep_all: at most this many; 0: all */
+	unsigned budget_ms; /* nscg_sweep_all: no new uid after this; 0: none */
+};
+
+/* Sweep the sessions of uid under parent. The caller holds uid's lock.
+ * Returns the number of live sessions, or -errno. */
+int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
+		    const struct nscg_sweep_opts *o, const struct nscg_log *log);
+
+/* Remove parent/user-UID in every hierarchy if it holds no session any
+ * more (EBUSY otherwise, which is fine). The caller holds uid's lock. */
+void nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid);
+
+/* Sweep every uid that has a user cgroup under parent or a record, each
+ * under its lock, and remove the user cgroups left empty. Returns the
+ * number of sessions finished or removed, or -errno. */
+int nscg_sweep_all(const struct nscg_host *host, const char *parent,
+		   const struct nscg_sweep_opts *o, const struct nscg_log *log);
+
+/* What a login runs: nscg_sweep_all bounded (a few users, busy locks
+ * skipped, short kill waits) and at most once per NSCG_SWEEP_INTERVAL_S
+ * on the whole machine, so that a session whose close could not finish
+ * is finished without waiting for that user's next login. */
+#define NSCG_SWEEP_INTERVAL_S 10
+void nscg_sweep_rate_limited(const struct nscg_host *host, const char *parent,
+			     const struct nscg_log *log);
+
+#endif
