@@ -12,6 +12,7 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 # The distro's PAM module directory: pam.pc's libdir, else the multiarch path.
 PAMDIR     ?= $(or $(shell pkg-config --variable=libdir pam 2>/dev/null),/lib/$(MULTIARCH))/security
 HELPER_PATH = $(LIBEXECDIR)/nscg/nscg-helper
+UNITDIR    ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 
 MANPAGES   := man/pam_nscg.8 man/nscgctl.8 man/nscg-helper.8 man/nscg.conf.5
 
@@ -177,6 +178,13 @@ install: all
 	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/nscgctl
 	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8
+	@# The sweep of abandoned sessions, every minute: a systemd timer,
+	@# and a cron entry for hosts without systemd.
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/cron.d
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-gc.service >$(DESTDIR)$(UNITDIR)/nscg-gc.service
+	install -m 0644 conf/nscg-gc.timer $(DESTDIR)$(UNITDIR)/nscg-gc.timer
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-gc.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
 	@# Never overwrite an admin's policy.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf || \
 	    install -m 0644 conf/nscg.conf $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf
@@ -185,7 +193,9 @@ uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_nscg.so $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper \
 	    $(DESTDIR)$(SBINDIR)/nscgctl \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES)))) \
-	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANPAGES))))
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANPAGES)))) \
+	    $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(UNITDIR)/nscg-gc.timer \
+	    $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nscg
 
 # The main job, shown on this machine (see README).

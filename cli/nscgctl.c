@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* nscgctl: check and explain the pam_nscg policy.
- * Exit codes: 0 clean, 1 the policy has errors, 2 usage or lookup error. */
+/* nscgctl: check and explain the pam_nscg policy; sweep what sessions
+ * left behind.
+ * Exit codes: 0 clean, 1 the policy has errors (check, explain) or a
+ * session could not be finished (gc), 2 usage or lookup error. */
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -8,15 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "policy.h"
+#include "sweep.h"
 #include "util.h"
 
 #ifndef NSCG_VERSION
 #define NSCG_VERSION "0"
 #endif
 
-enum { EXIT_CLEAN = 0, EXIT_POLICY = 1, EXIT_USAGE = 2 };
+enum { EXIT_CLEAN = 0, EXIT_POLICY = 1, EXIT_STUCK = 1, EXIT_USAGE = 2 };
 
 static const struct nscg_log err_log = {
 	.emit = nscg_log_stderr, .ctx = "nscgctl", .max_prio = LOG_DEBUG,
@@ -27,16 +31,22 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: nscgctl check [--conf FILE]\n"
 		"       nscgctl explain USER [--conf FILE] [--service NAME]\n"
+		"       nscgctl gc [--dry-run] [--quiet] [--conf FILE]\n"
 		"       nscgctl --help | --version\n"
 		"\n"
 		"  check     read the policy and its drop-ins; print every error and\n"
 		"            warning as FILE:LINE: message; exit 1 on errors\n"
 		"  explain   print the policy that applies to USER: each key, its value\n"
 		"            and the FILE:LINE [section] it comes from\n"
+		"  gc        finish every standalone session nobody will close (its opener\n"
+		"            died, or its close could not finish): kill what is left in\n"
+		"            it, remove its cgroups; print each; as root\n"
 		"\n"
 		"  --conf FILE      the main policy (default %s); drop-ins\n"
 		"                   are read from FILE with .conf replaced by .d/\n"
-		"  --service NAME   the PAM service of the login (for skip_services)\n",
+		"  --service NAME   the PAM service of the login (for skip_services)\n"
+		"  --dry-run        gc: print what would be removed, remove nothing\n"
+		"  --quiet          gc: print only what went wrong\n",
 		NSCG_CONF_PATH);
 }
 
@@ -173,20 +183,79 @@ out:
 	return ret;
 }
 
+static void emit_stdout(void *ctx, int prio, const char *msg)
+{
+	(void)ctx;
+	if (prio <= LOG_WARNING)
+		fprintf(stderr, "nscgctl: %s\n", msg);
+	else
+		printf("%s\n", msg);
+}
+
+/* The sweep of every user (sweep.h), now, waiting for each uid's lock a
+ * while, and with the time close itself gives the killed to leave. */
+static int cmd_gc(const char *conf, bool dry_run, bool quiet)
+{
+	const struct nscg_log log = {
+		.emit = emit_stdout, .max_prio = quiet ? LOG_WARNING : LOG_INFO,
+	};
+	struct nscg_sweep_stats st = { 0 };
+	const struct nscg_sweep_opts o = {
+		.dry_run = dry_run, .kill_timeout_ms = 10000, .lock_timeout_ms = 5000,
+		.stats = &st,
+	};
+	struct nscg_policy *p;
+	struct nscg_host host;
+	int r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "nscgctl: gc needs root\n");
+		return EXIT_USAGE;
+	}
+	/* The parent comes from the policy; a broken line is skipped. */
+	if (load(conf, false, &p) < 0)
+		return EXIT_USAGE;
+	if (nscg_host_detect(NULL, &host, &err_log) < 0) {
+		nscg_policy_free(p);
+		return EXIT_USAGE;
+	}
+	r = nscg_sweep_all(&host, nscg_policy_global(p, NSCG_KEY_CGROUP_PARENT)->str, &o, &log);
+	nscg_host_close(&host);
+	nscg_policy_free(p);
+	if (r < 0) {
+		nscg_log_errno(&err_log, LOG_ERR, r, "cannot sweep");
+		return EXIT_USAGE;
+	}
+	if (!quiet || st.stuck)
+		printf("%u session%s %s, %u could not be finished, %u user%s busy\n", st.removed,
+		       st.removed == 1 ? "" : "s", dry_run ? "to remove" : "removed", st.stuck,
+		       st.busy, st.busy == 1 ? "" : "s");
+	return st.stuck ? EXIT_STUCK : EXIT_CLEAN;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "conf", required_argument, NULL, 'c' },
 		{ "service", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *conf = NSCG_CONF_PATH, *service = NULL;
+	bool dry_run = false, quiet = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:s:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:nqhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'n':
+			dry_run = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
 		case 'c':
 			conf = optarg;
 			break;
@@ -206,10 +275,13 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 1 && !strcmp(argv[0], "check") && !service)
+	bool gc_opts = dry_run || quiet;
+	if (argc == 1 && !strcmp(argv[0], "check") && !service && !gc_opts)
 		return cmd_check(conf);
-	if (argc == 2 && !strcmp(argv[0], "explain"))
+	if (argc == 2 && !strcmp(argv[0], "explain") && !gc_opts)
 		return cmd_explain(conf, argv[1], service);
+	if (argc == 1 && !strcmp(argv[0], "gc") && !service)
+		return cmd_gc(conf, dry_run, quiet);
 	if (argc == 0)
 		fprintf(stderr, "nscgctl: missing command\n");
 	else

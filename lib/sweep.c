@@ -109,6 +109,21 @@ static bool holds(const struct nscg_cgroup *cg, pid_t pid)
 	return false;
 }
 
+enum tally { REMOVED, STUCK, BUSY };
+
+/* Count one more of what in o->stats, if o counts. */
+static void tally(const struct nscg_sweep_opts *o, enum tally what)
+{
+	if (!o->stats)
+		return;
+	if (what == REMOVED)
+		o->stats->removed++;
+	else if (what == STUCK)
+		o->stats->stuck++;
+	else
+		o->stats->busy++;
+}
+
 /* One session cgroup of uid: live (1), finished or removed (0, or -errno
  * when its removal failed). */
 static int sweep_session(const struct nscg_host *host, const struct nscg_cgroup *user,
@@ -143,22 +158,27 @@ static int sweep_session(const struct nscg_host *host, const struct nscg_cgroup 
 	if (o->dry_run) {
 		nscg_log(log, LOG_INFO, "would remove %s of uid %u: %s", name, (unsigned)uid, why);
 		nscg_cgroup_close(&sess);
+		tally(o, REMOVED);
 		return 0;
 	}
 	if (populated != 0 && (r = nscg_cgroup_kill(host, &sess, o->kill_timeout_ms)) < 0) {
 		nscg_log_errno(log, LOG_WARNING, r, "processes of %s of uid %u survived the kill",
 			       name, (unsigned)uid);
 		nscg_cgroup_close(&sess);
+		tally(o, STUCK);
 		return 1; /* the next sweep tries again */
 	}
 	nscg_cgroup_close(&sess);
 	r = nscg_cgroup_rmdir(host, user, name, RMDIR_TIMEOUT_MS);
-	if (r < 0)
+	if (r < 0) {
+		tally(o, STUCK);
 		return nscg_log_errno(log, LOG_WARNING, r, "cannot remove %s of uid %u", name,
 				      (unsigned)uid);
+	}
 	if (have_rec)
 		(void)nscg_record_remove(uid, name);
 	nscg_log(log, LOG_INFO, "removed %s of uid %u: %s", name, (unsigned)uid, why);
+	tally(o, REMOVED);
 	return 0;
 }
 
@@ -262,8 +282,11 @@ int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		if (nscg_parse_u64(users.v[k] + 5, &uid) < 0 || uid >= UINT32_MAX)
 			continue; /* not one of ours */
 		int lock = nscg_lock_uid((uid_t)uid, o->lock_timeout_ms, o->lock_timeout_ms ? log : NULL);
-		if (lock < 0)
-			continue; /* busy: a login or close of that uid is at it */
+		if (lock < 0) {
+			/* busy: a login or close of that uid is at it */
+			tally(o, BUSY);
+			continue;
+		}
 		int live = nscg_sweep_user(host, parent, (uid_t)uid, o, log);
 		if (live == 0 && !o->dry_run)
 			nscg_remove_user_cgroup(host, parent, (uid_t)uid);

@@ -19,12 +19,20 @@
 #include "cgroup.h"
 #include "log.h"
 
+/* What a sweep did, summed over its calls. */
+struct nscg_sweep_stats {
+	unsigned removed; /* sessions finished and removed (or, dry run, to be) */
+	unsigned stuck; /* abandoned, but processes survived or removal failed */
+	unsigned busy; /* uids skipped: their lock was busy */
+};
+
 struct nscg_sweep_opts {
 	bool dry_run; /* log what would be done, do nothing */
 	unsigned kill_timeout_ms; /* per abandoned session */
 	unsigned lock_timeout_ms; /* per uid; 0: skip a uid whose lock is busy */
 	unsigned max_users; /* nscg_sweep_all: at most this many; 0: all */
 	unsigned budget_ms; /* nscg_sweep_all: no new uid after this; 0: none */
+	struct nscg_sweep_stats *stats; /* NULL: not counted */
 };
 
 /* Sweep the sessions of uid under parent. The caller holds uid's lock.
@@ -38,7 +46,7 @@ void nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, u
 
 /* Sweep every uid that has a user cgroup under parent or a record, each
  * under its lock, and remove the user cgroups left empty. Returns the
- * number of sessions finished or removed, or -errno. */
+ * number of uids swept, or -errno. */
 int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		   const struct nscg_sweep_opts *o, const struct nscg_log *log);
 

@@ -175,6 +175,26 @@ grep -q "removed session-[0-9a-f]* of uid $uid: its close could not finish" "$sy
 [ "$(running_sleeps)" = 0 ] && pass sessions/closing-killed || fail sessions/closing-killed "$(running_sleeps) left"
 [ "$(sessions_left)" = 0 ] && pass sessions/closing-gone || fail sessions/closing-gone
 
+# nscgctl gc: lists (--dry-run) and finishes what no login came to sweep.
+"$RUN" "$svc" "$u" sh -c 'sleep 1000 & sleep 1000' & r=$!
+for _ in $(seq 50); do [ "$(running_sleeps)" = 2 ] && break; sleep 0.1; done
+kill -KILL $r; wait $r 2>/dev/null
+expect sessions/gc-dry-run 0 "$BUILD/nscgctl" gc --dry-run --conf "$d/nscg.conf"
+contains sessions/gc-dry-run-lists "$OUT" "would remove session-"
+contains sessions/gc-dry-run-why "$OUT" "of uid $uid: its opener is gone"
+[ "$(running_sleeps)" = 2 ] && [ "$(sessions_left)" = 1 ] && pass sessions/gc-dry-run-touches-nothing ||
+	fail sessions/gc-dry-run-touches-nothing
+expect sessions/gc 0 "$BUILD/nscgctl" gc --conf "$d/nscg.conf"
+contains sessions/gc-says "$OUT" "removed session-"
+[ "$(running_sleeps)" = 0 ] && pass sessions/gc-killed || fail sessions/gc-killed "$(running_sleeps) left"
+[ "$(sessions_left)" = 0 ] && pass sessions/gc-removed || fail sessions/gc-removed
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
+	pass sessions/gc-user-cgroup-removed || fail sessions/gc-user-cgroup-removed
+expect sessions/gc-again 0 "$BUILD/nscgctl" gc --quiet --conf "$d/nscg.conf"
+[ -z "$OUT" ] && pass sessions/gc-quiet-when-clean || fail sessions/gc-quiet-when-clean "$OUT"
+expect sessions/gc-needs-root 2 setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$BUILD/nscgctl" gc --conf "$d/nscg.conf"
+
 # 50 sessions open at once, then all close cleanly.
 pids=()
 for i in $(seq 50); do "$RUN" "$svc" "$u" sleep 2 & pids+=($!); done

@@ -39,8 +39,10 @@ grep -q "$pamdir/pam_nscg.so" <<<"$list" && ! grep -qE "$setid" <<<"$list" &&
 ctl=$(mktemp -d /tmp/nscg-deb-XXXXXX)
 on_exit "rm -rf '$ctl'"
 dpkg-deb -e "$deb" "$ctl/DEBIAN"
-[ "$(cat "$ctl/DEBIAN/conffiles")" = /etc/security/nscg.conf ] &&
+[ "$(sort "$ctl/DEBIAN/conffiles" | tr '\n' ' ')" = "/etc/cron.d/nscg-gc /etc/security/nscg.conf " ] &&
 	pass deb/conffile || fail deb/conffile "$(cat "$ctl/DEBIAN/conffiles")"
+grep -q 'nscg-gc.timer' "$ctl/DEBIAN/postinst" && pass deb/gc-timer-enabled ||
+	fail deb/gc-timer-enabled "the postinst does not enable nscg-gc.timer"
 # Built with libsystemd: systemd mode works.
 dpkg-deb -x "$deb" "$ctl/root"
 readelf -dW "$ctl/root$pamdir/pam_nscg.so" | grep -q 'NEEDED.*libsystemd' &&
@@ -94,6 +96,14 @@ fi
 ! grep -q pam_nscg /etc/pam.d/common-session-noninteractive &&
 	pass deb/not-noninteractive || fail deb/not-noninteractive
 expect deb/policy-clean 0 /usr/sbin/nscgctl check
+# The sweep every minute: a timer for systemd, a cron entry otherwise,
+# whose command runs here (no systemd: the timer is not active).
+[ -f /lib/systemd/system/nscg-gc.timer ] && [ -f /lib/systemd/system/nscg-gc.service ] &&
+	grep -q '^ExecStart=/usr/sbin/nscgctl gc --quiet$' /lib/systemd/system/nscg-gc.service &&
+	pass deb/gc-timer || fail deb/gc-timer
+cronline=$(sed -n 's/^\* \* \* \* \* root //p' /etc/cron.d/nscg-gc 2>/dev/null)
+[ -n "$cronline" ] && pass deb/gc-cron || fail deb/gc-cron "$(cat /etc/cron.d/nscg-gc 2>&1)"
+expect deb/gc-cron-runs 0 sh -c "$cronline"
 
 # A real login through common-session: su to a test user, with a drop-in
 # that gives the test its own cgroup parent, a memory limit and a host name.
@@ -135,5 +145,8 @@ out=$(dpkg -r "$PKG" 2>&1) && pass deb/remove || fail deb/remove "$out"
 out=$(dpkg -P "$PKG" 2>&1) && pass deb/purge || fail deb/purge "$out"
 [ ! -e /etc/security/nscg.conf ] && [ ! -e /etc/security/nscg.d ] &&
 	pass deb/purge-removes-policy || fail deb/purge-removes-policy
+[ ! -e /etc/cron.d/nscg-gc ] && [ ! -e /lib/systemd/system/nscg-gc.timer ] &&
+	[ -z "$(find /etc/systemd -name 'nscg-gc*' 2>/dev/null)" ] &&
+	pass deb/purge-removes-gc || fail deb/purge-removes-gc "$(find /etc/systemd /etc/cron.d -name 'nscg-gc*')"
 snap | diff "$ctl/pam.before" - >"$ctl/pam.diff" && pass deb/pam.d-unchanged ||
 	fail deb/pam.d-unchanged "$(head -c 600 "$ctl/pam.diff")"

@@ -27,6 +27,9 @@ has dropin-dir "drwxr-xr-x root root /etc/security/nscg\.d"
 for p in man5/nscg.conf.5 man8/pam_nscg.8 man8/nscgctl.8 man8/nscg-helper.8; do
 	has "${p#*/}" "-rw-r--r-- root root /usr/share/man/${p//./\\.}(\.gz)?"
 done
+has gc-service "-rw-r--r-- root root /usr/lib/systemd/system/nscg-gc\.service"
+has gc-timer "-rw-r--r-- root root /usr/lib/systemd/system/nscg-gc\.timer"
+has gc-cron "-rw-r--r-- root root /etc/cron\.d/nscg-gc"
 setid='^-(..[sS]|.....[sS])'
 grep -q nscg-helper <<<"$list" && ! grep -qE "$setid" <<<"$list" &&
 	pass rpm/no-setuid || fail rpm/no-setuid "$(grep -E "$setid" <<<"$list")"
