@@ -67,10 +67,73 @@ int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask)
 		if ((mask & ns_table[i].bit) &&
 		    setns(s->fd[i], ns_table[i].flag) < 0 && ret == 0)
 			ret = -errno;
-	/* Joining a mount namespace resets cwd and root. */
+	/* Joining a mount namespace resets cwd and root: back to the saved
+	 * directory, or (no fd saved) to the same path there, or "/". */
 	if ((mask & NSCG_NS_MOUNT) && s->cwd >= 0 && fchdir(s->cwd) < 0 && ret == 0)
 		ret = -errno;
+	if ((mask & NSCG_NS_MOUNT) && s->cwd < 0 && chdir(s->cwd_path) < 0 && chdir("/") < 0 &&
+	    ret == 0)
+		ret = -errno;
 	return ret;
+}
+
+/* The inode of the initial cgroup namespace, fixed by the kernel
+ * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
+#define CGROUP_INIT_INO 0xEFFFFFFBu
+
+/* Open pid's four namespaces into s->fd; -errno if any is closed to us. */
+static int open_ns_of(pid_t pid, struct nscg_ns_saved *s)
+{
+	char path[64];
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
+		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fd[i] < 0) {
+			int r = -errno;
+			nscg_ns_close(s);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The parent of pid (field 4 of /proc/PID/stat), or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	int ppid = 0;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+}
+
+int nscg_ns_open_host(struct nscg_ns_saved *host)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < 4; i++)
+		host->fd[i] = -1;
+	host->cwd = -1;
+	if (!getcwd(host->cwd_path, sizeof(host->cwd_path)))
+		snprintf(host->cwd_path, sizeof(host->cwd_path), "/");
+	if (open_ns_of(1, host) == 0)
+		return 0;
+	for (pid_t p = getppid(); p > 1; p = parent_of(p)) {
+		if (open_ns_of(p, host) < 0)
+			continue;
+		if (fstat(host->fd[0], &st) == 0 && st.st_ino == CGROUP_INIT_INO)
+			return 0;
+		nscg_ns_close(host);
+	}
+	return -ENOENT;
 }
 
 /* Whoever can replace an entry of a directory can replace the helper:

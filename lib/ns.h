@@ -22,6 +22,15 @@ int nscg_ns_save(struct nscg_ns_saved *s);
 int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask);
 void nscg_ns_close(struct nscg_ns_saved *s);
 
+/* The host's namespaces, for a login leaving a sandbox: PID 1's where
+ * they are open to us, else those of the nearest ancestor of this
+ * process in the initial cgroup namespace, the one the sandbox was
+ * entered from (PID 1 may hold capabilities the caller lacks, which
+ * closes its namespaces to it). cwd is -1 and cwd_path the current
+ * directory by name, so nscg_ns_restore goes to the same path there.
+ * -ENOENT if there is none. */
+int nscg_ns_open_host(struct nscg_ns_saved *host);
+
 /* Check that path is a helper we may run as root: a regular file owned
  * by root, executable, not writable by group or others, not setuid or
  * setgid. Returns an O_PATH fd of it (exec goes through that fd, so the

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,26 +56,13 @@ static int thread_count(void)
  * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
 #define CGROUP_INIT_INO 0xEFFFFFFBu
 
-/* A login inside a sandboxed session (su, sudo) is not sandboxed again:
- * its cgroup namespace is not the one of PID 1. /proc/1/ns may be closed
- * to us (a non-dumpable init), then the initial namespace stands in. */
-static bool nested(void)
+/* The cgroup of a process in each used hierarchy, from procfile
+ * (/proc/PID/cgroup); with leaf, only in the hierarchies where its last
+ * component is leaf. */
+static int open_cgroups_of(const char *procfile, const struct nscg_host *h, const char *leaf,
+			   struct nscg_cgroup *out)
 {
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/cgroup", &self) < 0)
-		return false;
-	if (stat("/proc/1/ns/cgroup", &init) == 0)
-		return self.st_ino != init.st_ino;
-	return self.st_ino != CGROUP_INIT_INO;
-}
-
-/* The caller's cgroup in each used hierarchy, from /proc/self/cgroup;
- * with leaf, only in the hierarchies where its last component is leaf. */
-static int open_current(const struct nscg_host *h, const char *leaf,
-			struct nscg_cgroup *out)
-{
-	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(procfile, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
 
 	nscg_cgroup_init(out);
@@ -110,6 +98,117 @@ static int open_current(const struct nscg_host *h, const char *leaf,
 		}
 	}
 	return 0;
+}
+
+/* The uid whose sandbox holds this process, from the first component
+ * "user-UID" (standalone) or "user-UID.slice" (systemd) of its cgroup
+ * paths as the initial cgroup namespace shows them; -ENOENT if none. */
+static int sandbox_owner(uid_t *owner)
+{
+	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+
+	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
+		return -EIO;
+	for (char *c = strstr(buf, "/user-"); c; c = strstr(c + 1, "/user-")) {
+		char digits[16];
+		size_t n = strspn(c + 6, "0123456789");
+		uint64_t uid;
+		if (n == 0 || n >= sizeof(digits) ||
+		    (c[6 + n] != '/' && c[6 + n] != '\n' && strncmp(c + 6 + n, ".slice", 6)))
+			continue;
+		memcpy(digits, c + 6, n);
+		digits[n] = '\0';
+		if (nscg_parse_u64(digits, &uid) == 0 && uid < UINT32_MAX) {
+			*owner = (uid_t)uid;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Into PID 1's cgroups, in every used hierarchy of the host. */
+static int move_to_init_cgroups(const struct nscg_log *log)
+{
+	struct nscg_host host;
+	struct nscg_cgroup init;
+	int r;
+
+	if ((r = nscg_host_detect(NULL, &host, log)) < 0)
+		return r;
+	r = open_cgroups_of("/proc/1/cgroup", &host, NULL, &init);
+	if (r == 0) {
+		r = nscg_cgroup_attach(&host, &init, 0);
+		nscg_cgroup_close(&init);
+	}
+	nscg_host_close(&host);
+	return r < 0 ? nscg_log_errno(log, LOG_ERR, r, "cannot move to the cgroups of PID 1") : 0;
+}
+
+/* A login opened from inside a sandbox (su, login, runuser there):
+ *  - of the sandbox's own user: it stays where it is (SKIPPED);
+ *  - of anyone else: it leaves for the host's cgroups and namespaces,
+ *    those of PID 1 (SANDBOXED: go on), so that an exempt login (root)
+ *    does not run under the user's limits and die at the user's logout,
+ *    and another user gets a sandbox of their own, not this one.
+ * A cgroup namespace that is none of ours (PID 1's differs, no user-UID
+ * in the paths) is left alone, as before (SKIPPED). The caller is
+ * single-threaded (setns into a mount namespace needs that). */
+static enum nscg_open_result leave_sandbox(const struct passwd *pw, const struct nscg_log *log)
+{
+	_cleanup_close_ int own = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	enum nscg_open_result ret = NSCG_OPEN_FAILED;
+	struct nscg_ns_saved host;
+	struct stat a, b;
+	uid_t owner;
+	int r;
+
+	if (own < 0 || fstat(own, &a) < 0) {
+		nscg_log_errno(log, LOG_ERR, -errno, "cannot read the cgroup namespace");
+		return NSCG_OPEN_FAILED;
+	}
+	if (nscg_ns_open_host(&host) < 0) {
+		if (a.st_ino == CGROUP_INIT_INO)
+			return NSCG_OPEN_SANDBOXED;
+		nscg_log(log, LOG_INFO, "%s: login from inside a cgroup namespace; not sandboxed again",
+			 pw->pw_name);
+		return NSCG_OPEN_SKIPPED;
+	}
+	if (fstat(host.fd[0], &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+		nscg_ns_close(&host);
+		return NSCG_OPEN_SANDBOXED; /* in the host's: nothing to leave */
+	}
+	/* Whose sandbox: its paths as the host sees them. */
+	if (setns(host.fd[0], CLONE_NEWCGROUP) < 0) {
+		nscg_log_errno(log, LOG_ERR, -errno, "cannot enter the host's cgroup namespace");
+		goto out;
+	}
+	r = sandbox_owner(&owner);
+	if (r < 0 || owner == pw->pw_uid) {
+		if (setns(own, CLONE_NEWCGROUP) < 0) {
+			nscg_log_errno(log, LOG_ERR, -errno, "cannot return to the cgroup namespace");
+			goto out;
+		}
+		nscg_log(log, LOG_INFO, r < 0 ?
+				 "%s: login from inside a cgroup namespace that is not a pam_nscg session; not sandboxed again" :
+				 "%s: nested login inside a sandboxed session; not sandboxed again",
+			 pw->pw_name);
+		ret = NSCG_OPEN_SKIPPED;
+		goto out;
+	}
+	if ((r = nscg_ns_restore(&host, NSCG_NS_ALL)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot enter the host's namespaces");
+		goto out;
+	}
+	if (move_to_init_cgroups(log) < 0)
+		goto out;
+	nscg_log(log, LOG_NOTICE,
+		 "%s: login from inside the sandbox of uid %u; moved to the host's cgroups and namespaces",
+		 pw->pw_name, (unsigned)owner);
+	ret = NSCG_OPEN_SANDBOXED;
+out:
+	nscg_ns_close(&host);
+	return ret;
 }
 
 #define LOCK_TIMEOUT_MS 5000
@@ -383,7 +482,7 @@ static enum nscg_open_result open_systemd(struct nscg_session *s,
 		return NSCG_OPEN_FAILED;
 	/* The scope, for the usage at close (read, never written): opened
 	 * now, as systemd may have just put it into more hierarchies. */
-	int r = open_current(&s->host, ls->scope, &s->sess);
+	int r = open_cgroups_of("/proc/self/cgroup", &s->host, ls->scope, &s->sess);
 	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", ls->scope);
 		return NSCG_OPEN_FAILED;
@@ -576,6 +675,11 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		goto out;
 	}
 	resolved = true;
+	/* A login from inside a sandbox leaves it first, unless it is the
+	 * sandbox user's own; exempt or not. */
+	if ((ret = leave_sandbox(&pw, log)) != NSCG_OPEN_SANDBOXED)
+		goto out;
+	ret = NSCG_OPEN_FAILED;
 	if (res.exempt) {
 		nscg_log(log, LOG_INFO, "%s is not sandboxed: %s", pw.pw_name, res.exempt_why);
 		ret = NSCG_OPEN_SKIPPED;
@@ -585,12 +689,6 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		goto out;
 	if (uid_level_policy(p, &pw, req->service, &res, &canon, &have_canon, log) < 0)
 		goto out;
-	if (nested()) {
-		nscg_log(log, LOG_INFO, "%s: nested login inside a sandboxed session; not sandboxed again",
-			 pw.pw_name);
-		ret = NSCG_OPEN_SKIPPED;
-		goto out;
-	}
 	if ((ret = pick_mode(p, pw.pw_uid, pw.pw_name, &ls, &systemd, log)) != NSCG_OPEN_SANDBOXED)
 		goto out;
 	ret = NSCG_OPEN_FAILED;
@@ -616,7 +714,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
 	if (nscg_host_detect(NULL, &s->host, log) < 0)
 		goto drop;
-	if ((r = open_current(&s->host, NULL, &s->orig)) < 0) {
+	if ((r = open_cgroups_of("/proc/self/cgroup", &s->host, NULL, &s->orig)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
 		goto drop;
 	}

@@ -93,6 +93,32 @@ expect sessions/nested-login-skipped 0 "$RUN" --keep-root "$svc" "$u" \
 	"$RUN" "$svc" "$u" sh -c 'grep -q ":/$" /proc/self/cgroup'
 grep -q "nested login inside a sandboxed session" "$syslog" &&
 	pass sessions/nested-logged || fail sessions/nested-logged
+# An exempt login (root, as su - would open it) from inside the session
+# leaves it for the host's cgroups and namespaces, those of PID 1.
+policy "[user:root]
+enabled = no"
+# (PID 1's namespaces may be closed to root here; this shell shares them.)
+host_ns="$(readlink /proc/$$/ns/cgroup) $(readlink /proc/$$/ns/mnt) $(readlink /proc/$$/ns/uts)"
+expect sessions/nested-root 0 "$RUN" --keep-root "$svc" "$u" "$RUN" "$svc" root sh -c \
+	'echo "$(readlink /proc/self/ns/cgroup) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/uts)"; cat /proc/self/cgroup'
+[ "$(head -1 <<<"$OUT")" = "$host_ns" ] && pass sessions/nested-root-host-namespaces ||
+	fail sessions/nested-root-host-namespaces "$(head -1 <<<"$OUT") vs $host_ns"
+[ "$(tail -n +2 <<<"$OUT" | grep -v '^[0-9]*:name=')" = "$(grep -v '^[0-9]*:name=' /proc/1/cgroup)" ] &&
+	pass sessions/nested-root-host-cgroups || fail sessions/nested-root-host-cgroups "$OUT"
+grep -q "root: login from inside the sandbox of uid $uid; moved to the host's cgroups and namespaces" "$syslog" &&
+	pass sessions/nested-root-logged || fail sessions/nested-root-logged
+# Another user's login from inside the session gets a sandbox of its own.
+u4=nscgt-n$$
+useradd -M -N -s /bin/sh "$u4"
+uid4=$(id -u "$u4")
+on_exit "userdel '$u4' 2>/dev/null; rm -f /run/nscg/uid-$uid4.lock; true"
+expect sessions/nested-other-user 0 "$RUN" --keep-root "$svc" "$u" "$RUN" "$svc" "$u4" sh -c \
+	'! grep -qv ":/$" /proc/self/cgroup && readlink /proc/self/ns/cgroup'
+grep -q "$u4 (uid $uid4) sandboxed in $parent/user-$uid4/session-" "$syslog" &&
+	pass sessions/nested-other-user-own-sandbox || fail sessions/nested-other-user-own-sandbox
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid4" 2>/dev/null)" ] &&
+	pass sessions/nested-other-user-closed || fail sessions/nested-other-user-closed
+policy ""
 # A multithreaded caller is refused (setns needs a single thread).
 expect sessions/threaded-caller-refused 214 "$RUN" --thread "$svc" "$u" true
 grep -q "threads; namespaces can only be joined by a single-threaded caller" "$syslog" &&

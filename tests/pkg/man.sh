@@ -72,7 +72,7 @@ for tool in cli/nscgctl.c:nscgctl.8 helper/nscg-helper.c:nscg-helper.8; do
 	opts=$(sed -n '/struct option opts\[\]/,/};/p' "$TOP/$src" | grep -oE '\{ "[a-z-]+"' | cut -d'"' -f2)
 	[ -n "$opts" ] || fail "man/$page/options" "none found in $src"
 	for o in $opts; do
-		grep -qF -- "\\-\\-$o" "$MAN/$page" && pass "man/$page/--$o" ||
+		sed 's/\\-/-/g' "$MAN/$page" | grep -qF -- "--$o" && pass "man/$page/--$o" ||
 			fail "man/$page/--$o" "option not documented"
 	done
 done
