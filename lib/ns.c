@@ -31,17 +31,17 @@ static const struct {
 	{ "uts", NSCG_NS_UTS, CLONE_NEWUTS },
 };
 
-int nscg_ns_save(struct nscg_ns_saved *s)
+/* Open the four namespaces of pid (0: this process) into s->fd; -errno,
+ * and s closed, if any is closed to us. */
+static int open_ns_of(pid_t pid, struct nscg_ns_saved *s)
 {
-	char path[32];
+	char path[64];
 
-	for (size_t i = 0; i < 4; i++)
-		s->fd[i] = -1;
-	s->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (!getcwd(s->cwd_path, sizeof(s->cwd_path)))
-		snprintf(s->cwd_path, sizeof(s->cwd_path), "/");
 	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+		if (pid)
+			snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
+		else
+			snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
 		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (s->fd[i] < 0) {
 			int r = -errno;
@@ -50,6 +50,16 @@ int nscg_ns_save(struct nscg_ns_saved *s)
 		}
 	}
 	return 0;
+}
+
+int nscg_ns_save(struct nscg_ns_saved *s)
+{
+	for (size_t i = 0; i < 4; i++)
+		s->fd[i] = -1;
+	s->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!getcwd(s->cwd_path, sizeof(s->cwd_path)))
+		snprintf(s->cwd_path, sizeof(s->cwd_path), "/");
+	return open_ns_of(0, s);
 }
 
 void nscg_ns_close(struct nscg_ns_saved *s)
@@ -80,23 +90,6 @@ int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask)
 /* The inode of the initial cgroup namespace, fixed by the kernel
  * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
 #define CGROUP_INIT_INO 0xEFFFFFFBu
-
-/* Open pid's four namespaces into s->fd; -errno if any is closed to us. */
-static int open_ns_of(pid_t pid, struct nscg_ns_saved *s)
-{
-	char path[64];
-
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
-		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (s->fd[i] < 0) {
-			int r = -errno;
-			nscg_ns_close(s);
-			return r;
-		}
-	}
-	return 0;
-}
 
 /* The parent of pid (field 4 of /proc/PID/stat), or 0. */
 static pid_t parent_of(pid_t pid)
