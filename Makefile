@@ -50,7 +50,7 @@ DEFS    += -DHAVE_SYSTEMD=1
 SD_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 
-LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/session.c lib/systemd.c
+LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/usertmp.c lib/session.c lib/systemd.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 

@@ -5,7 +5,8 @@
  * the caller's own cgroups, before the login enters the session's, so
  * that its fork and its mount namespace are never charged to the user's
  * limits. It keeps only CAP_SYS_ADMIN, sets no_new_privs, unshares the
- * mount, IPC and UTS namespaces and makes "/" a recursive slave; then
+ * mount, IPC and UTS namespaces, makes "/" a recursive slave and mounts
+ * the private /dev/shm and /tmp the policy asks for; then
  * the module moves it into the session cgroup, and it sets the hostname,
  * unshares the cgroup namespace (rooted there) and remounts
  * /sys/fs/cgroup. It waits on the control socket (fd 3) until the module
@@ -172,6 +173,11 @@ static int keep_only_sys_admin(void)
 	return 0;
 }
 
+struct private_mounts {
+	bool shm, tmp;
+	uint64_t shm_size, tmp_size;
+};
+
 static unsigned parse_ns(const char *s)
 {
 	static const struct {
@@ -229,7 +235,22 @@ static bool await_module(char want, char *arg, size_t len)
  * "M" tells the module; it moves us into the session's cgroups and says
  * "C". Then the cgroup namespace, rooted there, and the session's view of
  * cgroupfs; "R", and we stay until the module has joined ("G"). */
-static int run_session(unsigned ns)
+/* A fresh tmpfs on where, mode 1777, nosuid and nodev as the host's;
+ * size bytes, or the kernel's default (half the RAM) for 0. */
+static int mount_tmpfs(const char *where, uint64_t size)
+{
+	char opts[64];
+
+	if (size)
+		snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)size);
+	else
+		snprintf(opts, sizeof(opts), "mode=1777");
+	if (mount("tmpfs", where, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return fail(-errno, "cannot mount a private tmpfs on %s", where);
+	return 0;
+}
+
+static int run_session(unsigned ns, const struct private_mounts *pm)
 {
 	char hostname[HOST_NAME_MAX + 1];
 	struct nscg_host host;
@@ -258,6 +279,13 @@ static int run_session(unsigned ns)
 	/* First: an unmount under a shared /sys would reach the host. */
 	if ((ns & NSCG_NS_MOUNT) && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return fail(-errno, "cannot make / a slave mount");
+	/* Private /dev/shm and /tmp: their pages go with the session. */
+	if ((pm->shm || pm->tmp) && !(ns & NSCG_NS_MOUNT))
+		return fail(-EINVAL, "a private /dev/shm or /tmp needs the mount namespace");
+	if (pm->shm && (r = mount_tmpfs("/dev/shm", pm->shm_size)))
+		return r;
+	if (pm->tmp && (r = mount_tmpfs("/tmp", pm->tmp_size)))
+		return r;
 	if (nscg_write_all(CTL_FD, "M\n", 2) < 0 ||
 	    !await_module('C', hostname, sizeof(hostname)))
 		return 1;
@@ -333,9 +361,12 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "session", no_argument, NULL, 's' },
 		{ "namespaces", required_argument, NULL, 'n' },
+		{ "shm", required_argument, NULL, 'S' },
+		{ "tmp", required_argument, NULL, 'T' },
 		{ 0 },
 	};
 	unsigned ns = NSCG_NS_ALL;
+	struct private_mounts pm = { 0 };
 	int c, mode = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -357,6 +388,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'S':
+		case 'T':
+			if (nscg_parse_u64(optarg, c == 'S' ? &pm.shm_size : &pm.tmp_size) < 0) {
+				fprintf(stderr, "nscg-helper: bad size '%s'\n", optarg);
+				return 2;
+			}
+			*(c == 'S' ? &pm.shm : &pm.tmp) = true;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -366,5 +405,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return mode == 'c' ? run_check() : run_session(ns);
+	return mode == 'c' ? run_check() : run_session(ns, &pm);
 }

@@ -240,9 +240,10 @@ static int reap(pid_t pid, unsigned timeout_ms)
 
 /* In the child: the control socket on fd 3, nothing else open, default
  * signals, empty environment; then exec through the checked fd. */
-static void exec_helper(int helper_fd, int sock, unsigned mask)
+static void exec_helper(int helper_fd, int sock, unsigned mask,
+			const struct nscg_private_mounts *pm)
 {
-	char ns[64] = "", *argv[8];
+	char ns[64] = "", shm[24], tmp[24], *argv[12];
 	size_t o = 0;
 	int argc = 0;
 	sigset_t all;
@@ -286,6 +287,16 @@ static void exec_helper(int helper_fd, int sock, unsigned mask)
 	argv[argc++] = "--session";
 	argv[argc++] = "--namespaces";
 	argv[argc++] = ns;
+	if (pm && pm->shm) {
+		snprintf(shm, sizeof(shm), "%llu", (unsigned long long)pm->shm_size);
+		argv[argc++] = "--shm";
+		argv[argc++] = shm;
+	}
+	if (pm && pm->tmp) {
+		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)pm->tmp_size);
+		argv[argc++] = "--tmp";
+		argv[argc++] = tmp;
+	}
 	argv[argc] = NULL;
 	char *envp[] = { NULL };
 	syscall(SYS_execveat, helper_fd, "", argv, envp, AT_EMPTY_PATH);
@@ -415,7 +426,8 @@ void nscg_helper_abort(struct nscg_helper *h)
 	restore_sigchld(h);
 }
 
-int nscg_helper_spawn(int helper_fd, unsigned mask, unsigned timeout_ms, struct nscg_helper *h,
+int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mounts *pm,
+		      unsigned timeout_ms, struct nscg_helper *h,
 		      const struct nscg_log *log)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -444,7 +456,7 @@ int nscg_helper_spawn(int helper_fd, unsigned mask, unsigned timeout_ms, struct 
 	h->pid = fork();
 	if (h->pid == 0) {
 		nscg_close(sv[0]);
-		exec_helper(helper_fd, sv[1], mask);
+		exec_helper(helper_fd, sv[1], mask, pm);
 	}
 	nscg_close(sv[1]);
 	if (h->pid < 0) {

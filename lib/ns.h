@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "log.h"
@@ -37,6 +38,14 @@ int nscg_ns_open_host(struct nscg_ns_saved *host);
  * file checked is the file run), or -errno with a log line. */
 int nscg_helper_open(const char *path, const struct nscg_log *log);
 
+/* Fresh tmpfs mounts the helper makes in the session's mount namespace,
+ * before it enters the session's cgroups (so the mounts themselves are
+ * not charged to the user; their pages are, to whoever writes them). */
+struct nscg_private_mounts {
+	bool shm, tmp; /* on /dev/shm, on /tmp */
+	uint64_t shm_size, tmp_size; /* bytes; 0: the kernel's default */
+};
+
 /* A helper between nscg_helper_spawn and nscg_ns_enter_session (or
  * nscg_helper_abort): SIGCHLD stays blocked in between, so the caller's
  * own handler cannot reap it behind our back. */
@@ -49,6 +58,7 @@ struct nscg_helper {
 };
 
 /* Start the helper (fd from nscg_helper_open) for the namespaces of mask
+ * and the private mounts pm (NULL: none; they need the mount namespace)
  * and wait at most timeout_ms until it has made
  * every namespace but the cgroup one. Call it before the caller enters
  * the session's cgroups: the fork, the exec and the new mount namespace
@@ -56,7 +66,8 @@ struct nscg_helper {
  * whose full pids or memory limit would refuse them. On failure the
  * helper is gone and -errno is returned (the helper's own errno where it
  * reported one). */
-int nscg_helper_spawn(int helper_fd, unsigned mask, unsigned timeout_ms, struct nscg_helper *h,
+int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mounts *pm,
+		      unsigned timeout_ms, struct nscg_helper *h,
 		      const struct nscg_log *log);
 
 /* Kill and reap a spawned helper; restores SIGCHLD. No-op if none. */

@@ -51,6 +51,8 @@ enum key_type {
 	T_WEIGHT,
 	T_PIDS,
 	T_CPUSET,
+	T_TMPFS_SIZE, /* shm_size, tmp_size: auto or a size */
+	T_PRIVATE_TMP,
 };
 
 struct key_def {
@@ -81,6 +83,10 @@ static const struct key_def keys[NSCG_KEY_COUNT] = {
 	[NSCG_KEY_NAMESPACES] = { "namespaces", T_NAMESPACES, false, "cgroup mount ipc uts" },
 	[NSCG_KEY_HOSTNAME] = { "hostname", T_HOSTNAME, false, "" },
 	[NSCG_KEY_KILL_ON_CLOSE] = { "kill_on_close", T_BOOL, false, "yes" },
+	[NSCG_KEY_PRIVATE_SHM] = { "private_shm", T_BOOL, false, "yes" },
+	[NSCG_KEY_SHM_SIZE] = { "shm_size", T_TMPFS_SIZE, false, "auto" },
+	[NSCG_KEY_PRIVATE_TMP] = { "private_tmp", T_PRIVATE_TMP, false, "host" },
+	[NSCG_KEY_TMP_SIZE] = { "tmp_size", T_TMPFS_SIZE, false, "auto" },
 	LIMIT_DEFS("user."),
 	LIMIT_DEFS("session."),
 };
@@ -535,9 +541,25 @@ static bool parse_value(struct nscg_policy *p, enum nscg_key key,
 		}
 		break;
 	}
+	case T_PRIVATE_TMP:
+		if (word_eq(text, "host"))
+			v->num = NSCG_TMP_HOST;
+		else if (word_eq(text, "user"))
+			v->num = NSCG_TMP_USER;
+		else if (word_eq(text, "session"))
+			v->num = NSCG_TMP_SESSION;
+		else
+			goto bad_word;
+		return true;
+	case T_TMPFS_SIZE:
+		if (word_eq(text, "auto")) {
+			v->num = NSCG_TMPFS_AUTO;
+			return true;
+		}
+		__attribute__((fallthrough)); /* a size, as for memory */
 	case T_MEMORY:
 	case T_SWAP:
-		if (is_unlimited(text)) {
+		if (k->type != T_TMPFS_SIZE && is_unlimited(text)) {
 			v->num = NSCG_UNLIMITED;
 			return true;
 		}
@@ -551,13 +573,18 @@ static bool parse_value(struct nscg_policy *p, enum nscg_key key,
 			    p->opts.physmem % 100 * n / 100;
 		} else if ((r = nscg_parse_bytes(text, &n)) < 0) {
 			snprintf(why, whylen,
-				 "expected a size such as 512M, 4G or 25%% (K/M/G/T are powers of 1024), or max");
+				 "expected a size such as 512M, 4G or 25%% (K/M/G/T are powers of 1024), or %s",
+				 k->type == T_TMPFS_SIZE ? "auto" : "max");
 			return false;
 		}
 		if (n > NSCG_MEMORY_CEIL) {
 			snprintf(why, whylen,
 				 "%s is above the largest size, 1048576T; write max for no limit",
 				 text);
+			return false;
+		}
+		if (k->type == T_TMPFS_SIZE && n < NSCG_TMPFS_FLOOR) {
+			snprintf(why, whylen, "expected auto or a size of at least 1M");
 			return false;
 		}
 		if (k->type == T_MEMORY && n < NSCG_MEMORY_FLOOR) {
@@ -1682,6 +1709,17 @@ void nscg_value_format(enum nscg_key key, const struct nscg_value *v,
 		else
 			snprintf(buf, len, "%llu%%", (unsigned long long)v->num);
 		break;
+	case T_PRIVATE_TMP: {
+		static const char *const tmp[] = { "host", "user", "session" };
+		snprintf(buf, len, "%s", tmp[v->num < 3 ? v->num : 0]);
+		break;
+	}
+	case T_TMPFS_SIZE:
+		if (v->num == NSCG_TMPFS_AUTO) {
+			snprintf(buf, len, "auto");
+			break;
+		}
+		__attribute__((fallthrough));
 	case T_MEMORY:
 	case T_SWAP: {
 		char b[32];

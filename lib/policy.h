@@ -36,6 +36,10 @@ enum nscg_key {
 	NSCG_KEY_NAMESPACES,
 	NSCG_KEY_HOSTNAME,
 	NSCG_KEY_KILL_ON_CLOSE,
+	NSCG_KEY_PRIVATE_SHM,
+	NSCG_KEY_SHM_SIZE,
+	NSCG_KEY_PRIVATE_TMP,
+	NSCG_KEY_TMP_SIZE,
 	NSCG_KEY_LIMITS, /* first limit key */
 	NSCG_KEY_COUNT = NSCG_KEY_LIMITS + 2 * 8,
 };
@@ -67,6 +71,12 @@ static inline enum nscg_key nscg_limit_key(enum nscg_level level,
 }
 
 enum nscg_on_error { NSCG_ON_ERROR_DENY, NSCG_ON_ERROR_ALLOW };
+/* private_tmp: the host's /tmp, one tmpfs per user, or per session. */
+enum nscg_private_tmp { NSCG_TMP_HOST, NSCG_TMP_USER, NSCG_TMP_SESSION };
+/* shm_size and tmp_size: 0 is "auto" (a quarter of the memory limit). */
+#define NSCG_TMPFS_AUTO 0
+/* The smallest private tmpfs. */
+#define NSCG_TMPFS_FLOOR (1ull << 20)
 enum nscg_mode { NSCG_MODE_AUTO, NSCG_MODE_STANDALONE, NSCG_MODE_SYSTEMD };
 
 /* Bits of the "namespaces" key. */

@@ -4,6 +4,7 @@
 #include "record.h"
 #include "sweep.h"
 #include "systemd.h"
+#include "usertmp.h"
 #include "util.h"
 
 #include <errno.h>
@@ -579,6 +580,38 @@ static int uid_level_policy(const struct nscg_policy *p, const struct passwd *pw
 	return 0;
 }
 
+/* The size of a private tmpfs: as the policy says, or for auto a quarter
+ * of the session's memory limit (else of the user's; else the kernel's
+ * default, half the RAM), so that its pages alone cannot fill the
+ * session's memory, where the OOM killer, finding nobody's memory to
+ * take, may choose the root process that has to close the session. */
+static uint64_t tmpfs_size(const struct nscg_resolved *res, enum nscg_key key)
+{
+	static const enum nscg_level levels[] = { NSCG_LEVEL_SESSION, NSCG_LEVEL_USER };
+
+	if (res->v[key].num != NSCG_TMPFS_AUTO)
+		return res->v[key].num;
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++) {
+		const struct nscg_value *m = &res->v[nscg_limit_key(levels[i], NSCG_MEMORY_MAX)];
+		if (m->set && m->num != NSCG_UNLIMITED)
+			return m->num / 4;
+	}
+	return 0;
+}
+
+/* The fresh tmpfs mounts of the session: a private /dev/shm and, with
+ * private_tmp = session, /tmp; they need the mount namespace. */
+static void private_mounts(const struct nscg_resolved *res, unsigned ns_mask,
+			   struct nscg_private_mounts *pm)
+{
+	bool mnt = ns_mask & NSCG_NS_MOUNT;
+
+	pm->shm = mnt && res->v[NSCG_KEY_PRIVATE_SHM].num;
+	pm->tmp = mnt && res->v[NSCG_KEY_PRIVATE_TMP].num == NSCG_TMP_SESSION;
+	pm->shm_size = tmpfs_size(res, NSCG_KEY_SHM_SIZE);
+	pm->tmp_size = tmpfs_size(res, NSCG_KEY_TMP_SIZE);
+}
+
 /* Errors a user can cause from inside their own limits: a fork refused
  * by a full pids cgroup (EAGAIN), memory the user's cgroups cannot give
  * (ENOMEM). */
@@ -616,7 +649,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	bool resolved = false, have_canon = false, systemd;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	struct nscg_helper helper = { .pid = -1, .sock = -1 };
-	int r, helper_fd = -1;
+	int r, helper_fd = -1, tmp_fd = -1;
 
 	*out = NULL;
 	*on_error = NSCG_ON_ERROR_DENY;
@@ -738,7 +771,9 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	if (s->ns_mask) {
 		if ((helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
 			goto drop;
-		r = nscg_helper_spawn(helper_fd, s->ns_mask, helper_timeout, &helper, log);
+		struct nscg_private_mounts pm;
+		private_mounts(&res, s->ns_mask, &pm);
+		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, helper_timeout, &helper, log);
 		if (r < 0) {
 			if (systemd && user_may_cause(r))
 				ret = refuse_user_caused(pw.pw_name, r, log);
@@ -751,6 +786,19 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	if (ret != NSCG_OPEN_SANDBOXED)
 		goto drop; /* nothing left behind */
 	ret = NSCG_OPEN_FAILED;
+	/* private_tmp = user: the user's tmpfs, made by the first session
+	 * under the uid's lock; this session, being in place, keeps it. */
+	if ((s->ns_mask & NSCG_NS_MOUNT) &&
+	    res.v[NSCG_KEY_PRIVATE_TMP].num == NSCG_TMP_USER) {
+		int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
+		if (lock_fd < 0)
+			goto fail;
+		tmp_fd = nscg_user_tmp_open(s->uid, tmpfs_size(&res, NSCG_KEY_TMP_SIZE), log);
+		nscg_close(lock_fd);
+		if (tmp_fd < 0)
+			goto fail;
+		s->user_tmp = true;
+	}
 	/* Namespaces last: the cgroup namespace's root is where the caller
 	 * is now, the session cgroup or scope. */
 	if (s->ns_mask) {
@@ -776,6 +824,16 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 				ret = refuse_user_caused(pw.pw_name, r, log);
 			goto fail;
 		}
+		if (tmp_fd >= 0) {
+			if (nscg_user_tmp_attach(TAKE_FD(tmp_fd), log) < 0) {
+				(void)nscg_ns_restore(&s->saved, s->ns_mask);
+				goto fail;
+			}
+			/* The working directory may have been under /tmp. */
+			if (chdir(s->saved.cwd_path) < 0 && chdir("/") < 0)
+				nscg_log_errno(log, LOG_WARNING, -errno,
+					       "cannot set the working directory");
+		}
 	}
 	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s", pw.pw_name,
 		 (unsigned)s->uid, s->where);
@@ -792,6 +850,7 @@ drop:
 out:
 	nscg_helper_abort(&helper);
 	nscg_close(helper_fd);
+	nscg_close(tmp_fd);
 	nscg_session_free(s);
 	if (resolved)
 		nscg_resolved_done(&res);
@@ -836,6 +895,14 @@ static void log_usage(const struct nscg_session *s, const struct nscg_log *log)
 static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
 {
 	log_usage(s, log);
+	/* The user's tmpfs goes with their last logind session. */
+	if (s->user_tmp) {
+		int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
+		if (lock_fd >= 0) {
+			nscg_release_user_tmp(s->uid, 1);
+			nscg_close(lock_fd);
+		}
+	}
 	if (!s->kill_on_close)
 		return 0;
 	return nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);

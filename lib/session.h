@@ -42,6 +42,7 @@ struct nscg_session {
 	unsigned ns_mask;
 	bool kill_on_close;
 	bool systemd; /* systemd mode: the cgroups are systemd's */
+	bool user_tmp; /* private_tmp = user: the user's tmpfs is on /tmp */
 	unsigned bus_timeout_ms;
 	uid_t uid;
 	pid_t opener; /* the process that opened it: only it may close it */

@@ -2,6 +2,8 @@
 #include "sweep.h"
 
 #include "record.h"
+#include "systemd.h"
+#include "usertmp.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -232,15 +234,36 @@ int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
 	return r < 0 ? r : live;
 }
 
-void nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid)
+void nscg_release_user_tmp(uid_t uid, int max_logind)
+{
+	int n = nscg_logind_count_sessions(uid);
+
+	/* No logind (or none built in) is no logind session. */
+	if (n == -EOPNOTSUPP || (n >= 0 && n <= max_logind))
+		nscg_user_tmp_remove(uid);
+}
+
+int nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid)
 {
 	struct nscg_cgroup p;
 	char uname[32];
+	int r;
 
 	open_existing(host, parent, &p);
 	snprintf(uname, sizeof(uname), "user-%u", (unsigned)uid);
-	(void)nscg_cgroup_rmdir(host, &p, uname, 0);
+	r = nscg_cgroup_rmdir(host, &p, uname, 0);
 	nscg_cgroup_close(&p);
+	if (r == 0)
+		nscg_release_user_tmp(uid, 0);
+	return r;
+}
+
+static int add_tmp_uid(uid_t uid, void *ctx)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "user-%u", (unsigned)uid);
+	return names_add(ctx, name);
 }
 
 struct uids_ctx {
@@ -274,6 +297,8 @@ int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 	struct uids_ctx c = { parent, &users };
 	if (r == 0)
 		r = nscg_record_each(add_record_uid, &c);
+	if (r == 0)
+		r = nscg_user_tmp_each(add_tmp_uid, &users);
 	uint64_t deadline = o->budget_ms ? nscg_now_ms() + o->budget_ms : 0;
 	for (size_t k = 0; k < users.n && r == 0; k++) {
 		uint64_t uid;

@@ -40,9 +40,16 @@ struct nscg_sweep_opts {
 int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
 		    const struct nscg_sweep_opts *o, const struct nscg_log *log);
 
-/* Remove parent/user-UID in every hierarchy if it holds no session any
- * more (EBUSY otherwise, which is fine). The caller holds uid's lock. */
-void nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid);
+/* The user's last logout: remove parent/user-UID in every hierarchy if it
+ * holds no session any more (-EBUSY otherwise, which is fine), and then,
+ * unless logind still has sessions of the uid, the user's private /tmp
+ * (usertmp.h). The caller holds uid's lock. */
+int nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid);
+
+/* The user's private /tmp goes if logind has at most max_logind sessions
+ * of uid (in systemd mode the closing one counts itself). The caller
+ * holds uid's lock. */
+void nscg_release_user_tmp(uid_t uid, int max_logind);
 
 /* Sweep every uid that has a user cgroup under parent or a record, each
  * under its lock, and remove the user cgroups left empty. Returns the

@@ -27,8 +27,10 @@ on_exit kill_user
 # Where a login landed: "sandboxed" if every line of /proc/self/cgroup is
 # a namespace root, "unconfined" otherwise. Written by the command the
 # login runs, as the user, to a file the user may write.
-probe=$d/probe
-install -d -m 0777 "$probe"
+# (Not under /tmp, which sessions may have a private one of.)
+probe=$(mktemp -d /var/tmp/nscg-probe-XXXXXX)
+chmod 0777 "$probe"
+on_exit "rm -rf '$probe'"
 LANDED='if grep -qv ":/$" /proc/self/cgroup; then echo unconfined; else echo sandboxed; fi >'
 landed() { cat "$probe/$1" 2>/dev/null || echo "no-login"; }
 
@@ -96,3 +98,55 @@ kill_user
 for _ in $(seq 50); do [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null)" ] && break; sleep 0.1; done
 left=$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null)
 [ -z "$left" ] && pass escape/nothing-left || fail escape/nothing-left "$left"
+
+# --- Pinning tmpfs memory across logouts ---
+# Pages written to a tmpfs outlive the writer and its cgroup. Each
+# session's /dev/shm is its own tmpfs, capped, and gone at logout, so
+# three logins that fill it leave nothing charged to the user.
+policy "" "user.memory.max = 300M
+session.memory.max = 256M"
+"$RUN" "$svc" "$u" sleep 60 &
+keeper=$!
+for _ in $(seq 50); do [ -e "$(ucg memory)/memory.usage_in_bytes" ] && break; sleep 0.1; done
+before=$(cat "$(ucg memory)/memory.usage_in_bytes")
+for i in 1 2 3; do
+	"$RUN" "$svc" "$u" sh -c "dd if=/dev/zero of=/dev/shm/pin$i bs=1M count=200 2>$probe/dd$i; ls /dev/shm >$probe/ls$i"
+done
+after=$(cat "$(ucg memory)/memory.usage_in_bytes")
+[ $((after - before)) -lt $((32 << 20)) ] && pass escape/pin-shm/nothing-pinned ||
+	fail escape/pin-shm/nothing-pinned "$(((after - before) >> 20))M more charged to the user after three logouts"
+grep -q "No space left on device" "$probe/dd1" && pass escape/pin-shm/capped ||
+	fail escape/pin-shm/capped "$(cat "$probe/dd1")"
+# The default cap: a quarter of session.memory.max (64M of 256M).
+[ "$(grep -o '^[0-9]* bytes' "$probe/dd1" | cut -d' ' -f1)" -le $((64 << 20)) ] 2>/dev/null &&
+	pass escape/pin-shm/quarter-of-session || fail escape/pin-shm/quarter-of-session "$(cat "$probe/dd1")"
+[ ! -e /dev/shm/pin1 ] && pass escape/pin-shm/not-on-host || fail escape/pin-shm/not-on-host
+[ "$(cat "$probe/ls2")" = pin2 ] && pass escape/pin-shm/private-per-session ||
+	fail escape/pin-shm/private-per-session "$(cat "$probe/ls2")"
+kill_user
+wait $keeper 2>/dev/null
+
+# The same through /tmp, private per session.
+policy "" "user.memory.max = 300M
+session.memory.max = 256M
+private_tmp = session
+tmp_size = 100M"
+rm -f /tmp/nscg-pin-$$
+"$RUN" "$svc" "$u" sh -c "dd if=/dev/zero of=/tmp/nscg-pin-$$ bs=1M count=200 2>$probe/tdd"
+grep -q "No space left on device" "$probe/tdd" && pass escape/pin-tmp/capped ||
+	fail escape/pin-tmp/capped "$(cat "$probe/tdd")"
+[ ! -e /tmp/nscg-pin-$$ ] && pass escape/pin-tmp/not-on-host || fail escape/pin-tmp/not-on-host
+
+# private_tmp = user: the user's sessions share one /tmp, which goes
+# with the last of them.
+policy "" "private_tmp = user"
+"$RUN" "$svc" "$u" sh -c 'echo hello >/tmp/shared; sleep 3' &
+a=$!
+for _ in $(seq 50); do mountpoint -q /run/nscg/tmp/uid-"$uid" && break; sleep 0.1; done
+sleep 0.5
+expect escape/user-tmp/shared 0 "$RUN" "$svc" "$u" sh -c 'test "$(cat /tmp/shared)" = hello'
+[ ! -e /tmp/shared ] && pass escape/user-tmp/not-on-host || fail escape/user-tmp/not-on-host
+wait $a
+mountpoint -q /run/nscg/tmp/uid-"$uid" && fail escape/user-tmp/gone-at-last-logout ||
+	pass escape/user-tmp/gone-at-last-logout
+expect escape/user-tmp/fresh-next-time 0 "$RUN" "$svc" "$u" sh -c 'test ! -e /tmp/shared'
