@@ -262,12 +262,8 @@ int nscg_record_each(int (*fn)(const struct nscg_record *rec, void *ctx), void *
 
 	if (dfd < 0)
 		return dfd == -ENOENT ? 0 : dfd;
-	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0 || !(d = fdopendir(rfd))) {
-		r = -errno;
-		nscg_close(rfd);
-		return r;
-	}
+	if (!(d = nscg_opendir_at(dfd)))
+		return -errno;
 	for (struct dirent *de; r >= 0 && (de = readdir(d));) {
 		if (strncmp(de->d_name, "uid-", 4))
 			continue;

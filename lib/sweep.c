@@ -60,15 +60,11 @@ static int names_add(struct names *l, const char *name)
 /* Add the entries of the directory at dirfd that start with prefix. */
 static int list_prefixed(int dirfd, const char *prefix, struct names *out)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
+	DIR *d = nscg_opendir_at(dirfd);
 	int r = 0;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		r = -errno;
-		nscg_close(fd);
-		return r;
-	}
+	if (!d)
+		return -errno;
 	for (struct dirent *de; r == 0 && (de = readdir(d));)
 		if (!strncmp(de->d_name, prefix, strlen(prefix)))
 			r = names_add(out, de->d_name);

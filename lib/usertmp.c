@@ -110,12 +110,8 @@ int nscg_user_tmp_each(int (*fn)(uid_t uid, void *ctx), void *ctx)
 
 	if (dfd < 0)
 		return 0;
-	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0 || !(d = fdopendir(rfd))) {
-		r = -errno;
-		nscg_close(rfd);
-		return r;
-	}
+	if (!(d = nscg_opendir_at(dfd)))
+		return -errno;
 	for (struct dirent *de; r >= 0 && (de = readdir(d));) {
 		uint64_t uid;
 		if (strncmp(de->d_name, "uid-", 4) || nscg_parse_u64(de->d_name + 4, &uid) < 0 ||

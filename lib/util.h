@@ -4,6 +4,7 @@
 #ifndef NSCG_UTIL_H
 #define NSCG_UTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,10 @@ struct passwd;
 int nscg_getpwnam(const char *name, struct passwd *pw, char **buf);
 /* The same by uid: the uid's first entry in the passwd database. */
 int nscg_getpwuid(uid_t uid, struct passwd *pw, char **buf);
+
+/* A directory stream of the directory at dirfd (an O_PATH fd too), on
+ * an fd of its own: closedir leaves dirfd open. NULL with errno set. */
+DIR *nscg_opendir_at(int dirfd);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t nscg_now_ms(void);
