@@ -139,6 +139,7 @@ bench: all $(BENCH) $(BENCHS) $(RUNNER)
 	$(BENCH)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
+	BUILD=$(CURDIR)/$(B) bench/run-stress.sh
 
 # Fast, no root: unit tests, the dlopen load test, a short fuzz run and
 # the man pages against the code.

@@ -19,8 +19,10 @@ bench_fixture() {
 bench_cleanup() {
 	pkill -KILL -u "$u" 2>/dev/null || true
 	wait 2>/dev/null || true
-	rm -f "/run/nscg/uid-$(id -u "$u" 2>/dev/null).lock"
-	rmdir /run/nscg 2>/dev/null || true
+	local uid
+	uid=$(id -u "$u" 2>/dev/null)
+	rm -f "/run/nscg/uid-$uid.lock" /run/nscg/sessions/uid-"$uid".*
+	rmdir /run/nscg/sessions /run/nscg 2>/dev/null || true
 	userdel "$u" 2>/dev/null || true
 	rm -f /etc/pam.d/nscg-bench-*-$$
 	for h in /sys/fs/cgroup/*/"$parent"; do

@@ -94,3 +94,42 @@ remove_parent() {
 	rmdir /run/nscg 2>/dev/null
 	true
 }
+
+# A real sshd on 127.0.0.1 for the fixture's user, logging in through the
+# fixture's PAM service ($svc) with a key: start_sshd EXTRA-CONFIG-LINES.
+# Sets $port and the client command line in SSH (an array).
+start_sshd() {
+	# sshd's privilege separation directory; ours only if it was missing.
+	if [ ! -d /run/sshd ]; then
+		mkdir -m 0755 /run/sshd
+		on_exit "rmdir /run/sshd"
+	fi
+	port=$((20000 + $$ % 20000))
+	ln -s /usr/sbin/sshd "$d/$svc"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
+	mkdir -m 0755 "$d/keys"
+	install -m 0644 "$d/user_key.pub" "$d/keys/$u"
+	cat >"$d/sshd_config" <<EOC
+ListenAddress 127.0.0.1
+Port $port
+HostKey $d/host_key
+PidFile $d/sshd.pid
+UsePAM yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile $d/keys/%u
+StrictModes no
+PermitRootLogin no
+AllowUsers $u
+$1
+EOC
+	# A link under the service's name: OpenSSH uses it as the PAM service.
+	"$d/$svc" -f "$d/sshd_config" -E "$d/sshd.log"
+	on_exit "kill \$(cat '$d/sshd.pid' 2>/dev/null) 2>/dev/null"
+	for _ in $(seq 50); do [ -s "$d/sshd.pid" ] && break; sleep 0.1; done
+	SSH=(ssh -i "$d/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+		-o BatchMode=yes -o ConnectTimeout=60 -o LogLevel=ERROR "$u@127.0.0.1")
+	[ -s "$d/sshd.pid" ]
+}

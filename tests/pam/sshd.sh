@@ -8,17 +8,6 @@ set -u
 [ -x /usr/sbin/sshd ] || { fail sshd/installed "openssh-server missing"; exit 1; }
 
 session_fixture nscgt-h
-# sshd's privilege separation directory; ours only if it was missing.
-if [ ! -d /run/sshd ]; then
-	mkdir -m 0755 /run/sshd
-	on_exit "rmdir /run/sshd"
-fi
-port=$((20000 + $$ % 20000))
-ln -s /usr/sbin/sshd "$d/$svc"
-ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
-mkdir -m 0755 "$d/keys"
-install -m 0644 "$d/user_key.pub" "$d/keys/$u"
 write_policy "" "hostname = ssh-%u"
 cat >/etc/pam.d/$svc <<EOC
 auth     required pam_permit.so
@@ -26,27 +15,7 @@ account  required pam_permit.so
 session  required pam_unix.so
 session  required $BUILD/pam_nscg.so conf=$d/nscg.conf
 EOC
-cat >"$d/sshd_config" <<EOC
-ListenAddress 127.0.0.1
-Port $port
-HostKey $d/host_key
-PidFile $d/sshd.pid
-UsePAM yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile $d/keys/%u
-StrictModes no
-PermitRootLogin no
-AllowUsers $u
-EOC
-"$d/$svc" -f "$d/sshd_config" -E "$d/sshd.log"
-on_exit "kill \$(cat '$d/sshd.pid' 2>/dev/null) 2>/dev/null"
-for _ in $(seq 50); do [ -s "$d/sshd.pid" ] && break; sleep 0.1; done
-[ -s "$d/sshd.pid" ] && pass sshd/started || { fail sshd/started "$(cat "$d/sshd.log")"; exit 1; }
-
-SSH=(ssh -i "$d/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-	-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR "$u@127.0.0.1")
+start_sshd "" && pass sshd/started || { fail sshd/started "$(cat "$d/sshd.log")"; exit 1; }
 out=$(timeout 30 "${SSH[@]}" 'cat /proc/self/cgroup; echo "host=$(hostname)"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls -l /proc/self/fd/; nohup sleep 1000 >/dev/null 2>&1 & echo "pid=$!"' 2>&1)
 rc=$?
 [ $rc = 0 ] && pass sshd/login || fail sshd/login "rc $rc: $out $(tail -5 "$d/sshd.log")"
