@@ -110,6 +110,23 @@ static void print_value(enum nscg_key k, const struct nscg_value *v)
 	printf("%-24s %-20s %s\n", nscg_key_name(k), val, origin);
 }
 
+/* What binds what in systemd mode: the user manager is outside the
+ * session (pam_nscg(8), "systemd mode"). */
+static void print_systemd_note(const struct nscg_resolved *res)
+{
+	bool limited = res->v[NSCG_KEY_LIMIT_USER_MANAGER].num != 0;
+
+	printf("\nin systemd mode (a logind session):\n"
+	       "  the login's processes    session.* limits on its session-N.scope, the namespaces,\n"
+	       "                           kill_on_close; user.* limits on user-UID.slice\n"
+	       "  the user's systemd       systemd-run --user, D-Bus activation: user@UID.service,\n"
+	       "  manager's processes      outside the scope, its namespaces and kill_on_close;\n"
+	       "                           user.* limits on the slice%s\n",
+	       limited ? ", and session.* limits on\n"
+			 "                           user@UID.service (limit_user_manager = yes)" :
+			 " only (limit_user_manager = no)");
+}
+
 static int cmd_explain(const char *conf, const char *user, const char *service)
 {
 	struct nscg_resolved res;
@@ -175,6 +192,9 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 	if (!broken)
 		for (int k = 0; k < NSCG_KEY_COUNT; k++)
 			print_value((enum nscg_key)k, &res.v[k]);
+	if (!broken && !res.exempt &&
+	    nscg_policy_global(p, NSCG_KEY_MODE)->num != NSCG_MODE_STANDALONE)
+		print_systemd_note(&res);
 	nscg_resolved_done(&res);
 	ret = broken ? EXIT_POLICY : EXIT_CLEAN;
 out:

@@ -51,7 +51,10 @@ int nscg_lock_uid(uid_t uid, unsigned timeout_ms, const struct nscg_log *log)
 	fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return nscg_log_errno(log, LOG_ERR, -errno, "cannot open %s/%s", NSCG_RUN_DIR, name);
-	for (unsigned waited = 0;; waited += 2) {
+	/* Try again after 1, 2, 4 ... at most 8 ms: hundreds of logins of
+	 * one user waiting at once must not keep the CPUs busy trying. */
+	uint64_t deadline = nscg_now_ms() + timeout_ms;
+	for (unsigned pause = 1;; pause = pause < 8 ? pause * 2 : 8) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
 		int r = -errno;
@@ -59,14 +62,13 @@ int nscg_lock_uid(uid_t uid, unsigned timeout_ms, const struct nscg_log *log)
 			nscg_close(fd);
 			return r;
 		}
-		if ((r != -EWOULDBLOCK && r != -EINTR) || waited >= timeout_ms) {
+		if ((r != -EWOULDBLOCK && r != -EINTR) || nscg_now_ms() >= deadline) {
 			nscg_log_errno(log, LOG_ERR, r, "cannot lock the cgroups of uid %u",
 				       (unsigned)uid);
 			nscg_close(fd);
 			return r;
 		}
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
+		nscg_sleep_ms(pause);
 	}
 }
 

@@ -261,10 +261,8 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 static void undo_locked(struct nscg_session *s)
 {
 	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
-	if (s->name[0]) {
-		if (nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS) == 0)
-			(void)nscg_record_remove(s->uid, s->name);
-	}
+	if (s->name[0] && nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS) == 0)
+		(void)nscg_record_remove(s->uid, s->name);
 	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
 }
 
@@ -329,83 +327,115 @@ static bool no_room_for_a_login(const struct nscg_session *s, const char *user,
 	return true;
 }
 
+/* A fresh session name, and its record written (before the session
+ * cgroup exists: a session cgroup without a record is then never one
+ * being built, and a sweep may take it for an orphan without the lock). */
+static int new_session_record(struct nscg_session *s, const char *user,
+			      const struct nscg_log *log)
+{
+	uint32_t rnd;
+	struct nscg_record rec = {
+		.uid = s->uid, .leader = s->opener,
+		.leader_start = nscg_pid_start_time(s->opener), .kill = s->kill_on_close,
+	};
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
+	snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
+	snprintf(rec.user, sizeof(rec.user), "%s", user);
+	snprintf(rec.session, sizeof(rec.session), "%s", s->name);
+	snprintf(rec.parent, sizeof(rec.parent), "%s", s->parent);
+	return nscg_record_write(&rec, log);
+}
+
+/* Under the uid lock: the user cgroup (made if missing), max_sessions
+ * against the sessions there, and the session cgroup made in every
+ * hierarchy; from then on the user cgroup holds a session and no close
+ * removes it, so the rest needs no lock. Only this is serialised among
+ * the logins and closes of one uid, so hundreds of them at once do not
+ * queue long. */
+static enum nscg_open_result make_session_locked(struct nscg_session *s,
+						 const struct nscg_resolved *res,
+						 const char *user,
+						 const struct nscg_log *log)
+{
+	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
+	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
+		return NSCG_OPEN_FAILED;
+	if (max->num != NSCG_UNLIMITED) {
+		int live = nscg_count_sessions(&s->host, &s->user);
+		if (live < 0) {
+			nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
+				       (unsigned)s->uid);
+			return NSCG_OPEN_FAILED;
+		}
+		if ((uint64_t)live >= max->num) {
+			log_refusal(user, live, max, log);
+			return NSCG_OPEN_REFUSED;
+		}
+	}
+	if (no_room_for_a_login(s, user, log))
+		return NSCG_OPEN_REFUSED;
+	/* A fresh name: mkdir must create it, so an orphan is never reused. */
+	for (int tries = 0; tries < 8; tries++) {
+		bool created = false;
+		if (tries && new_session_record(s, user, log) < 0)
+			return NSCG_OPEN_FAILED;
+		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent, (unsigned)s->uid, s->name);
+		/* On failure the name stays, for undo to remove what was
+		 * made in some hierarchies. */
+		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
+			return NSCG_OPEN_FAILED;
+		if (created)
+			return NSCG_OPEN_SANDBOXED;
+		/* Taken (an orphan of the same name): its record was ours. */
+		nscg_cgroup_close(&s->sess);
+		(void)nscg_record_remove(s->uid, s->name);
+	}
+	s->name[0] = '\0';
+	return NSCG_OPEN_FAILED;
+}
+
 /* Standalone mode: make <parent>/user-UID/session-ID in every hierarchy,
  * write the limits and move the caller in. On failure what was made is
- * removed again (s->name names the session cgroup once tried), before
- * the uid lock goes. */
+ * removed again (s->name names the session cgroup once tried). */
 static enum nscg_open_result open_standalone(struct nscg_session *s,
 					     const struct nscg_resolved *res,
 					     const char *user,
 					     const struct nscg_log *log)
 {
-	enum nscg_open_result ret = NSCG_OPEN_FAILED;
+	enum nscg_open_result ret;
 	struct nscg_limits lim;
-	char path[256];
 	int r;
 
-	/* From creating the user cgroup to entering it, one login of a uid
-	 * at a time: populated, the session is no longer an orphan. */
-	_cleanup_close_ int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
-	if (lock_fd < 0)
+	/* The user's sessions nobody will close go first. */
+	(void)nscg_sweep_user_at_login(&s->host, s->parent, s->uid,
+				       res->v[NSCG_KEY_MAX_SESSIONS].num, log);
+	if (new_session_record(s, user, log) < 0) {
+		s->name[0] = '\0';
 		return NSCG_OPEN_FAILED;
-	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
-		goto fail;
+	}
+	int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
+	if (lock_fd < 0) {
+		(void)nscg_record_remove(s->uid, s->name);
+		return NSCG_OPEN_FAILED;
+	}
+	ret = make_session_locked(s, res, user, log);
+	if (ret != NSCG_OPEN_SANDBOXED) {
+		undo_locked(s);
+		nscg_close(lock_fd);
+		return ret;
+	}
+	nscg_close(lock_fd);
+	/* The user's limits every time: the policy may have changed. */
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
 		goto fail;
-	/* The user's sessions nobody will close go first; the live ones
-	 * count against max_sessions. */
-	const struct nscg_sweep_opts sweep = { .kill_timeout_ms = 200 };
-	int live = nscg_sweep_user(&s->host, s->parent, s->uid, &sweep, log);
-	if (live < 0) {
-		nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
-			       (unsigned)s->uid);
-		goto fail;
-	}
-	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
-	if (max->num != NSCG_UNLIMITED && (uint64_t)live >= max->num) {
-		log_refusal(user, live, max, log);
-		ret = NSCG_OPEN_REFUSED;
-		goto fail;
-	}
-	if (no_room_for_a_login(s, user, log)) {
-		ret = NSCG_OPEN_REFUSED;
-		goto fail;
-	}
-	/* A fresh name: mkdir must create it, so an orphan is never reused. */
-	for (int tries = 0; tries < 8; tries++) {
-		uint32_t rnd;
-		bool created = false;
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			goto fail;
-		snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
-		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent,
-			 (unsigned)s->uid, s->name);
-		/* On failure the name stays, for undo to remove what was
-		 * made in some hierarchies. */
-		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
-			goto fail;
-		if (created)
-			break;
-		nscg_cgroup_close(&s->sess);
-		s->name[0] = '\0';
-	}
-	if (!s->name[0])
-		goto fail;
 	session_limits(res, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
-		goto fail;
-	/* The record first: from here on, if this caller dies, a sweep
-	 * knows the session is nobody's. */
-	struct nscg_record rec = {
-		.uid = s->uid, .leader = s->opener,
-		.leader_start = nscg_pid_start_time(s->opener), .kill = s->kill_on_close,
-	};
-	snprintf(rec.user, sizeof(rec.user), "%s", user);
-	snprintf(rec.session, sizeof(rec.session), "%s", s->name);
-	snprintf(rec.parent, sizeof(rec.parent), "%s", s->parent);
-	if (nscg_record_write(&rec, log) < 0)
 		goto fail;
 	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
@@ -415,8 +445,8 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 		 (unsigned)s->uid, s->name);
 	return NSCG_OPEN_SANDBOXED;
 fail:
-	undo_locked(s);
-	return ret;
+	undo(s, log);
+	return NSCG_OPEN_FAILED;
 }
 
 /* systemd applies these on cgroup v2 only: say so on other layouts. */
@@ -472,10 +502,18 @@ static enum nscg_open_result open_systemd(struct nscg_session *s,
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
 	session_limits(res, &slim);
 	/* The slice keeps runtime properties past the session: reset what
-	 * the policy leaves unset. The scope is new with each login. */
+	 * the policy leaves unset. The scope is new with each login. What
+	 * the user starts through their systemd manager (systemd-run --user,
+	 * D-Bus activation) runs in user@UID.service, outside the scope:
+	 * with limit_user_manager it gets a session's limits too, else none
+	 * of its own (reset: the unit outlives the session as the slice). */
+	struct nscg_limits none = { 0 };
+	char manager[48];
+	snprintf(manager, sizeof(manager), "user@%u.service", (unsigned)s->uid);
 	const struct nscg_unit_limits units[] = {
 		{ ls->slice, &ulim, true },
 		{ ls->scope, &slim, false },
+		{ manager, res->v[NSCG_KEY_LIMIT_USER_MANAGER].num ? &slim : &none, true },
 	};
 	if (s->host.layout != NSCG_LAYOUT_V2)
 		log_v1_unapplied(&ulim, &slim, log);

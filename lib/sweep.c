@@ -193,8 +193,11 @@ static int drop_stale(const struct nscg_record *rec, void *ctx)
 	const struct stale_ctx *c = ctx;
 	const char *name = rec->session;
 
+	/* A record whose opener runs may be of a session being built (the
+	 * record comes first) or being closed (the record goes last). */
 	if (rec->uid != c->uid || strcmp(rec->parent, c->parent) ||
-	    bsearch(&name, c->present->v, c->present->n, sizeof(char *), cmp_str))
+	    bsearch(&name, c->present->v, c->present->n, sizeof(char *), cmp_str) ||
+	    (!rec->closing && nscg_record_leader_alive(rec)))
 		return 0;
 	if (!c->dry_run)
 		(void)nscg_record_remove(rec->uid, rec->session);
@@ -228,6 +231,66 @@ int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
 	names_free(&names);
 	nscg_cgroup_close(&user);
 	return r < 0 ? r : live;
+}
+
+/* Up to this many sessions a login sweeps them all. */
+#define SWEEP_ALWAYS_UP_TO 16
+
+/* Whether the file name under dirfd was touched less than interval
+ * seconds ago; if not, touch it (create it if missing). */
+static bool touched_recently(int dirfd, const char *name, long interval)
+{
+	struct timespec now;
+	struct stat st;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now.tv_sec >= st.st_mtim.tv_sec && now.tv_sec - st.st_mtim.tv_sec < interval)
+		return true;
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		(void)futimens(fd, NULL);
+		nscg_close(fd);
+	}
+	return false;
+}
+
+int nscg_count_sessions(const struct nscg_host *host, const struct nscg_cgroup *cg)
+{
+	struct names names = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < host->n; i++) {
+		if (cg->fd[i] < 0)
+			continue;
+		r = list_prefixed(cg->fd[i], "session-", &names);
+		break;
+	}
+	size_t n = names.n;
+	names_free(&names);
+	return r < 0 ? r : n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int nscg_sweep_user_at_login(const struct nscg_host *host, const char *parent, uid_t uid,
+			     uint64_t max_sessions, const struct nscg_log *log)
+{
+	const struct nscg_sweep_opts o = { .kill_timeout_ms = 200 };
+	struct nscg_cgroup user;
+	char path[256], stamp[40];
+
+	snprintf(path, sizeof(path), "%s/user-%u", parent, (unsigned)uid);
+	open_existing(host, path, &user);
+	int n = nscg_count_sessions(host, &user);
+	nscg_cgroup_close(&user);
+	if (n < 0)
+		return n;
+	if (n <= SWEEP_ALWAYS_UP_TO || (max_sessions != NSCG_UNLIMITED && (uint64_t)n >= max_sessions))
+		return nscg_sweep_user(host, parent, uid, &o, log);
+	_cleanup_close_ int run = nscg_run_dir(log);
+	snprintf(stamp, sizeof(stamp), "uid-%u.swept", (unsigned)uid);
+	if (run < 0 || !touched_recently(run, stamp, NSCG_SWEEP_INTERVAL_S))
+		return nscg_sweep_user(host, parent, uid, &o, log);
+	return n;
 }
 
 void nscg_release_user_tmp(uid_t uid, int max_logind)
@@ -302,17 +365,19 @@ int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 			break;
 		if (nscg_parse_u64(users.v[k] + 5, &uid) < 0 || uid >= UINT32_MAX)
 			continue; /* not one of ours */
+		int live = nscg_sweep_user(host, parent, (uid_t)uid, o, log);
+		done++;
+		if (live != 0 || o->dry_run)
+			continue;
+		/* The user cgroup goes under the lock, which a login holds
+		 * from making it to making its session in it. */
 		int lock = nscg_lock_uid((uid_t)uid, o->lock_timeout_ms, o->lock_timeout_ms ? log : NULL);
 		if (lock < 0) {
-			/* busy: a login or close of that uid is at it */
-			tally(o, BUSY);
+			tally(o, BUSY); /* a login or close of that uid is at it */
 			continue;
 		}
-		int live = nscg_sweep_user(host, parent, (uid_t)uid, o, log);
-		if (live == 0 && !o->dry_run)
-			nscg_remove_user_cgroup(host, parent, (uid_t)uid);
+		nscg_remove_user_cgroup(host, parent, (uid_t)uid);
 		nscg_close(lock);
-		done++;
 	}
 	names_free(&users);
 	return r < 0 ? r : done;
@@ -327,29 +392,21 @@ void nscg_sweep_rate_limited(const struct nscg_host *host, const char *parent,
 	};
 	_cleanup_close_ int dfd = nscg_run_dir(log);
 	_cleanup_close_ int lock = -1;
-	struct timespec now;
 	struct stat st;
+	struct timespec now;
 
 	if (dfd < 0)
 		return;
+	/* A look without the lock first: nearly every login stops here. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (fstatat(dfd, STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    now.tv_sec - st.st_mtim.tv_sec < NSCG_SWEEP_INTERVAL_S &&
-	    now.tv_sec >= st.st_mtim.tv_sec)
+	    now.tv_sec >= st.st_mtim.tv_sec && now.tv_sec - st.st_mtim.tv_sec < NSCG_SWEEP_INTERVAL_S)
 		return;
-	/* One sweeper at a time; the others go on with their login. */
+	/* One sweeper at a time; the others go on with their login. The
+	 * stamp is looked at again: another may have just finished. */
 	lock = openat(dfd, SWEEP_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 ||
+	    touched_recently(dfd, STAMP, NSCG_SWEEP_INTERVAL_S))
 		return;
-	/* Another sweeper may have just finished. */
-	if (fstatat(dfd, STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    now.tv_sec - st.st_mtim.tv_sec < NSCG_SWEEP_INTERVAL_S &&
-	    now.tv_sec >= st.st_mtim.tv_sec)
-		return;
-	int fd = openat(dfd, STAMP, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0)
-		return;
-	(void)futimens(fd, NULL);
-	nscg_close(fd);
 	(void)nscg_sweep_all(host, parent, &o, log);
 }

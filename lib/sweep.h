@@ -35,10 +35,24 @@ struct nscg_sweep_opts {
 	struct nscg_sweep_stats *stats; /* NULL: not counted */
 };
 
-/* Sweep the sessions of uid under parent. The caller holds uid's lock.
- * Returns the number of live sessions, or -errno. */
+/* Sweep the sessions of uid under parent. No lock is needed: a session
+ * cgroup is made after its record (so one without a record is never
+ * being built), session names are never reused, and only an abandoned
+ * session is touched. Returns the number of live sessions, or -errno. */
 int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
 		    const struct nscg_sweep_opts *o, const struct nscg_log *log);
+
+/* The number of session cgroups in the user cgroup cg (one listing). */
+int nscg_count_sessions(const struct nscg_host *host, const struct nscg_cgroup *cg);
+
+/* At a login of uid: the number of the uid's live
+ * sessions, for max_sessions. A user with few sessions is swept in full,
+ * which is cheap; one with many (hundreds of logins at once) at most
+ * once per NSCG_SWEEP_INTERVAL_S, or when max_sessions would refuse the
+ * login, and otherwise counted by listing, so that a login's cost stays
+ * flat. Returns the count, or -errno. */
+int nscg_sweep_user_at_login(const struct nscg_host *host, const char *parent, uid_t uid,
+			     uint64_t max_sessions, const struct nscg_log *log);
 
 /* The user's last logout: remove parent/user-UID in every hierarchy if it
  * holds no session any more (-EBUSY otherwise, which is fine), and then,
@@ -51,8 +65,8 @@ int nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, ui
  * holds uid's lock. */
 void nscg_release_user_tmp(uid_t uid, int max_logind);
 
-/* Sweep every uid that has a user cgroup under parent or a record, each
- * under its lock, and remove the user cgroups left empty. Returns the
+/* Sweep every uid that has a user cgroup under parent or a record, and
+ * remove the user cgroups left empty, each under the uid's lock. Returns the
  * number of uids swept, or -errno. */
 int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		   const struct nscg_sweep_opts *o, const struct nscg_log *log);

@@ -85,6 +85,13 @@ expect cli/explain-broken-exempt 1 "$CTL" explain "$u" --conf "$d/nscg.conf"
 contains cli/explain-broken-exempt-msg "$OUT" "status    exempt: enabled = no (this holds although the policy has errors)"
 rm "$d/nscg.d/20-bad.conf"
 
+# In systemd mode, what binds the user manager's processes.
+printf '[default]\nlimit_user_manager = no\n' >"$d/nscg.d/40-um.conf"
+chmod 0644 "$d/nscg.d/40-um.conf"
+expect cli/explain-user-manager 0 "$CTL" explain "$u" --conf "$d/nscg.conf"
+contains cli/explain-user-manager-note "$OUT" "user.* limits on the slice only (limit_user_manager = no)"
+rm "$d/nscg.d/40-um.conf"
+
 # Warnings alone leave the exit status at 0.
 printf '[user:%s]\nsession.pids.max = 100\nsession.pids.max = 200\n' "$u" >"$d/nscg.d/30-dup.conf"
 chmod 0644 "$d/nscg.d/30-dup.conf"

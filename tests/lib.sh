@@ -88,7 +88,7 @@ remove_parent() {
 	done
 	# The module's per-uid lock file and session records, its sweep's
 	# files, and the directory once empty.
-	rm -f "/run/nscg/uid-$uid.lock" /run/nscg/sessions/uid-"$uid".*
+	rm -f "/run/nscg/uid-$uid.lock" "/run/nscg/uid-$uid.swept" /run/nscg/sessions/uid-"$uid".*
 	rmdir /run/nscg/sessions 2>/dev/null
 	rm -f /run/nscg/sweep.lock /run/nscg/sweep.stamp
 	rmdir /run/nscg 2>/dev/null

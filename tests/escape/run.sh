@@ -34,6 +34,25 @@ on_exit "rm -rf '$probe'"
 LANDED='if grep -qv ":/$" /proc/self/cgroup; then echo unconfined; else echo sandboxed; fi >'
 landed() { cat "$probe/$1" 2>/dev/null || echo "no-login"; }
 
+# --- The classic ways out, tried from inside a session as the user ---
+# (tests/escape/attempts.sh prints a line for each), then every way of
+# outliving the login, all of which must be gone after logout.
+policy "" "session.pids.max = 64"
+install -m 0755 "$TOP/tests/escape/attempts.sh" "$probe/attempts.sh"
+: >"$probe/left"
+chmod 0666 "$probe/left"
+out=$("$RUN" "$svc" "$u" bash "$probe/attempts.sh" "$probe/left" 2>&1)
+grep -E '^(PASS|FAIL):' <<<"$out"
+[ "$(grep -c '^PASS:' <<<"$out")" -ge 20 ] && pass escape/inside/twenty-attempts ||
+	fail escape/inside/twenty-attempts "$out"
+n=0
+for p in $(cat "$probe/left"); do
+	[ -e "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && n=$((n + 1))
+done
+[ -s "$probe/left" ] && [ $n = 0 ] && [ "$(user_procs)" = 0 ] && pass escape/inside/nothing-outlives-logout ||
+	fail escape/inside/nothing-outlives-logout "$n of $(wc -l <"$probe/left") left, $(user_procs) processes of the user"
+kill_user
+
 # --- Filling user.pids.max in one session, then logging in again ---
 # The next login's helper would fork in a full pids cgroup (EAGAIN); with
 # on_error = allow that used to let the login in unconfined. Now it is

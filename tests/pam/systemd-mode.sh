@@ -110,6 +110,7 @@ calls=$(cat "$bus/calls")
 # the ping that shows systemd has applied them.
 want="SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824 MemoryHigh=$INF MemorySwapMax=$INF CPUWeight=$INF IOWeight=$INF CPUQuotaPerSecUSec=$INF AllowedCPUs=
 SetUnitProperties session-77.scope runtime=1 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000 AllowedCPUs=03
+SetUnitProperties user@$uid.service runtime=1 MemoryMax=268435456 MemoryHigh=$INF MemorySwapMax=$INF CPUWeight=$INF TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000 AllowedCPUs=03
 Ping
 TerminateSession 77"
 [ "$calls" = "$want" ] && pass systemd-mode/calls-in-order ||
@@ -128,6 +129,14 @@ sd_policy "" "kill_on_close = no"
 fake answer
 expect systemd-mode/no-kill-sandboxed 0 in_scope "$scope" "$RUN" "$svc" "$u" true
 lacks systemd-mode/no-terminate-without-kill_on_close "$(cat "$bus/calls")" TerminateSession
+
+# limit_user_manager = no: the user manager's limits are reset, not set.
+sd_policy "" "limit_user_manager = no"
+fake answer
+expect systemd-mode/user-manager-unlimited 0 in_scope "$scope" "$RUN" "$svc" "$u" true
+contains systemd-mode/user-manager-reset "$(cat "$bus/calls")" \
+	"SetUnitProperties user@$uid.service runtime=1 MemoryMax=$INF MemoryHigh=$INF MemorySwapMax=$INF CPUWeight=$INF IOWeight=$INF CPUQuotaPerSecUSec=$INF AllowedCPUs=
+"
 
 # "max" is systemd's infinity; a policy without user.* limits still
 # resets the slice.

@@ -24,6 +24,14 @@ if [ "$stack" = systemd ]; then
 	ok logind-session 'test -n "$XDG_SESSION_ID"'
 fi
 ok hostname 'test "$(hostname)" = "vm-$(id -un)"'
+# A private /dev/shm, a quarter of session.memory.max (128M).
+ok shm-private 'grep " /dev/shm " /proc/self/mountinfo | grep -q "tmpfs.*size=32768k"'
+ok shm-capped '! dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 2>/dev/null; rm -f /dev/shm/fill'
+if [ "$stack" = systemd ]; then
+	# The user manager is outside the session: it gets a session's limits.
+	ok user-manager-limited 'test "$(systemctl show -P MemoryMax "user@$(id -u).service")" = 134217728'
+	ok systemd-run-user-bounded 'systemd-run --user --scope -q sh -c "tail /dev/zero"; test $? = 137'
+fi
 ok memory-hog-killed 'tail /dev/zero; test $? = 137'
 if [ "$layout" = v2 ]; then
 	ok oom-in-memory-events 'grep -q "^oom_kill [1-9]" /sys/fs/cgroup/memory.events'
@@ -33,3 +41,5 @@ fi
 ok fork-loop-stops 'perl -e "my \$n=0; for (1..200) { my \$p=fork(); last unless defined \$p; if (!\$p) { sleep 30; exit 0 } \$n++ } exit(\$n < 64 ? 0 : 1)"'
 nohup sleep 1000 >/dev/null 2>&1 &
 echo "leftover=$!"
+# Double fork and setsid before logout: gone all the same.
+setsid sh -c 'sleep 1000 & exit 0' </dev/null >/dev/null 2>&1 &

@@ -201,6 +201,7 @@ EOU
 	"${R[@]}" 'journalctl -q --no-pager | grep -Eq "pam_nscg\(sshd:session\): uid [0-9]* session-[0-9a-z]*(\.scope)? closed: .*oom kills [1-9]"' &&
 		pass "vm/$g/accounting-logged" ||
 		fail "vm/$g/accounting-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -20')"
+	hostile "$g" "$port" "$stack" "$layout"
 	step "$g: tested"
 	if [ "$layout" = v2 ]; then
 		bench_logins "$g" "$port" $((port + 1))
@@ -208,6 +209,49 @@ EOU
 	fi
 	kill "$(cat "$vm/$g.pid")" 2>/dev/null
 	rm -f "$vm/$g.img"
+}
+
+# The hostile user in a guest (tests/escape/ on this host): filling
+# user.pids.max and logging in again, under on_error = allow; pinning
+# /dev/shm memory across logouts.
+hostile() {
+	local g=$1 port=$2 stack=$3 layout=$4
+	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local O=(timeout 120 ssh "${SSHO[@]}" -p "$port" other@127.0.0.1)
+	"${R[@]}" "printf '[global]\non_error = allow\n[user:other]\nuser.pids.max = 24\n' >/etc/security/nscg.d/60-hostile.conf; chmod 0644 /etc/security/nscg.d/60-hostile.conf"
+	"${O[@]}" 'perl -e "while (defined(my \$p = fork())) { if (!\$p) { sleep 60; exit 0 } } sleep 60"' >/dev/null 2>&1 &
+	local filler=$!
+	"${R[@]}" 'for i in $(seq 60); do [ "$(pgrep -c -u other)" -ge 18 ] && exit 0; sleep 0.5; done; exit 1'
+	local out rc
+	out=$("${O[@]}" 'cat /proc/self/cgroup' 2>&1)
+	rc=$?
+	[ $rc != 0 ] && ! grep -q '^0::' <<<"$out" && pass "vm/$g/fill-pids-login-refused" ||
+		fail "vm/$g/fill-pids-login-refused" "rc $rc: $out"
+	"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(sshd:session): refusing a login of other"' &&
+		pass "vm/$g/fill-pids-refusal-logged" ||
+		fail "vm/$g/fill-pids-refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep -E "pam_nscg|sshd" | tail -8')"
+	"${R[@]}" 'pkill -KILL -u other; rm -f /etc/security/nscg.d/60-hostile.conf'
+	wait $filler
+	# Three logins fill their /dev/shm and log out, while a fourth holds
+	# the user's cgroup: nothing stays charged to the user.
+	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
+	local ucg='/sys/fs/cgroup/nscg/user-$(id -u tester)'
+	[ "$stack" = systemd ] && ucg='/sys/fs/cgroup/user.slice/user-$(id -u tester).slice'
+	[ "$layout" = v2 ] || return 0
+	"${T[@]}" 'sleep 90' >/dev/null 2>&1 &
+	local keeper=$!
+	sleep 5
+	local before after
+	before=$("${R[@]}" "cat $ucg/memory.current")
+	for i in 1 2 3; do
+		"${T[@]}" 'dd if=/dev/zero of=/dev/shm/pin bs=1M count=200 2>/dev/null' >/dev/null 2>&1
+	done
+	after=$("${R[@]}" "cat $ucg/memory.current")
+	[ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) -lt $((16 << 20)) ] &&
+		pass "vm/$g/pin-shm-nothing-pinned" ||
+		fail "vm/$g/pin-shm-nothing-pinned" "memory.current $before before, $after after"
+	"${R[@]}" 'pkill -KILL -u tester'
+	wait $keeper
 }
 
 base=$((20000 + $$ % 5000 * 8)) # 8 ports a run: ssh and sshd-plain per guest
