@@ -532,27 +532,87 @@ static enum nscg_open_result open_systemd(struct nscg_session *s,
 	return NSCG_OPEN_SANDBOXED;
 }
 
+/* A login that is no logind session, on a systemd machine (a cron or at
+ * job): a transient scope nscg-UID-ID.scope in user-UID.slice, started
+ * with the caller and the helper in it and the session.* limits; the
+ * user.* limits on the slice. systemd's own way to a cgroup in its tree,
+ * as systemd-run --scope; nothing of pam_nscg's own there. */
+static enum nscg_open_result open_job(struct nscg_session *s, const struct nscg_resolved *res,
+				      const char *user, const char *service, pid_t helper,
+				      const struct nscg_log *log)
+{
+	struct nscg_limits ulim, slim;
+	char slice[40], description[320];
+	uint32_t rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
+		return NSCG_OPEN_FAILED;
+	}
+	snprintf(s->logind_id, sizeof(s->logind_id), "%08x", rnd);
+	snprintf(s->name, sizeof(s->name), "nscg-%u-%08x.scope", (unsigned)s->uid, rnd);
+	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
+	snprintf(description, sizeof(description), "pam_nscg session of %s (%s)", user,
+		 service ? service : "no service");
+	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
+	session_limits(res, &slim);
+	if (s->host.layout != NSCG_LAYOUT_V2)
+		log_v1_unapplied(&ulim, &slim, log);
+	/* Where close moves the caller back to, before it ends the scope. */
+	if (nscg_sd_pid_unit(getpid(), s->orig_unit, sizeof(s->orig_unit)) < 0)
+		s->orig_unit[0] = '\0';
+	const pid_t pids[] = { getpid(), helper };
+	if (nscg_sd_start_scope(s->name, slice, pids, helper > 0 ? 2 : 1, description, &slim,
+				s->bus_timeout_ms, log) < 0)
+		return NSCG_OPEN_FAILED;
+	/* Now that the slice is loaded: its limits, unset ones reset. */
+	const struct nscg_unit_limits units[] = { { slice, &ulim, true } };
+	if (nscg_sd_set_limits(units, 1, s->bus_timeout_ms, log) < 0)
+		return NSCG_OPEN_FAILED;
+	int r = open_cgroups_of("/proc/self/cgroup", &s->host, s->name, &s->sess);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", s->name);
+		return NSCG_OPEN_FAILED;
+	}
+	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", slice, s->name);
+	return NSCG_OPEN_SANDBOXED;
+}
+
+/* What a login's sandbox is made of. */
+enum kind {
+	KIND_STANDALONE, /* cgroups of pam_nscg's own */
+	KIND_LOGIND, /* the logind session's scope (systemd mode) */
+	KIND_JOB, /* no logind session on a systemd machine: a transient scope */
+};
+
 /* Which mode this login gets, from the policy's mode and whether the
  * caller is in a logind session scope. SKIPPED: the caller is in another
  * user's logind session (su, runuser): that session's limits hold. */
 static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 				       const char *user,
-				       struct nscg_logind_session *ls, bool *systemd,
+				       struct nscg_logind_session *ls, enum kind *kind,
 				       const struct nscg_log *log)
 {
 	enum nscg_mode mode = (enum nscg_mode)nscg_policy_global(p, NSCG_KEY_MODE)->num;
 	int in = mode == NSCG_MODE_STANDALONE ? 0 : nscg_logind_current(ls);
 
-	*systemd = false;
+	*kind = KIND_STANDALONE;
 	if (in < 0) {
 		nscg_log_errno(log, LOG_ERR, in, "cannot read /proc/self/cgroup");
 		return NSCG_OPEN_FAILED;
 	}
 	if (!in) {
+		/* No logind session (cron, at, su from a service): on a
+		 * systemd machine, a transient scope of the login's own;
+		 * never a cgroup of pam_nscg's in systemd's tree. */
+		if (mode != NSCG_MODE_STANDALONE && nscg_have_systemd() && nscg_systemd_booted()) {
+			*kind = KIND_JOB;
+			return NSCG_OPEN_SANDBOXED;
+		}
 		if (mode != NSCG_MODE_SYSTEMD)
 			return NSCG_OPEN_SANDBOXED;
 		nscg_log(log, LOG_ERR,
-			 "mode = systemd, but the login of %s is not in a logind session; pam_systemd must come before pam_nscg",
+			 "mode = systemd, but the login of %s is not in a logind session and systemd does not run this machine; pam_systemd must come before pam_nscg",
 			 user);
 		return NSCG_OPEN_FAILED;
 	}
@@ -571,7 +631,7 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 			 user, ls->id);
 		return NSCG_OPEN_FAILED;
 	}
-	*systemd = true;
+	*kind = KIND_LOGIND;
 	return NSCG_OPEN_SANDBOXED;
 }
 
@@ -684,7 +744,8 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	_cleanup_free_ char *pwbuf = NULL;
 	char **groups = NULL, esc[96];
 	size_t ngroups = 0;
-	bool resolved = false, have_canon = false, systemd;
+	bool resolved = false, have_canon = false;
+	enum kind kind;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	struct nscg_helper helper = { .pid = -1, .sock = -1 };
 	int r, helper_fd = -1, tmp_fd = -1;
@@ -760,7 +821,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		goto out;
 	if (uid_level_policy(p, &pw, req->service, &res, &canon, &have_canon, log) < 0)
 		goto out;
-	if ((ret = pick_mode(p, pw.pw_uid, pw.pw_name, &ls, &systemd, log)) != NSCG_OPEN_SANDBOXED)
+	if ((ret = pick_mode(p, pw.pw_uid, pw.pw_name, &ls, &kind, log)) != NSCG_OPEN_SANDBOXED)
 		goto out;
 	ret = NSCG_OPEN_FAILED;
 
@@ -777,7 +838,8 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	s->saved.cwd = -1;
 	s->uid = pw.pw_uid;
 	s->opener = getpid();
-	s->systemd = systemd;
+	s->systemd = kind != KIND_STANDALONE;
+	s->job = kind == KIND_JOB;
 	s->bus_timeout_ms = req->bus_timeout_ms ? req->bus_timeout_ms : NSCG_BUS_TIMEOUT_MS;
 	unsigned helper_timeout = req->helper_timeout_ms ? req->helper_timeout_ms : 10000;
 	snprintf(s->parent, sizeof(s->parent), "%s", res.v[NSCG_KEY_CGROUP_PARENT].str);
@@ -800,7 +862,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		}
 	}
 	/* Now and then, sessions of any user that nobody will close. */
-	if (!systemd)
+	if (kind == KIND_STANDALONE)
 		nscg_sweep_rate_limited(&s->host, s->parent, log);
 	/* The helper is checked and started before anything is created,
 	 * from the caller's own cgroups: a user who filled their limits
@@ -813,14 +875,15 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		private_mounts(&res, s->ns_mask, &pm);
 		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, helper_timeout, &helper, log);
 		if (r < 0) {
-			if (systemd && user_may_cause(r))
+			if (kind == KIND_LOGIND && user_may_cause(r))
 				ret = refuse_user_caused(pw.pw_name, r, log);
 			goto drop;
 		}
 	}
 
-	ret = systemd ? open_systemd(s, &ls, &res, pw.pw_name, log)
-		      : open_standalone(s, &res, pw.pw_name, log);
+	ret = kind == KIND_LOGIND ? open_systemd(s, &ls, &res, pw.pw_name, log) :
+	      kind == KIND_JOB ? open_job(s, &res, pw.pw_name, req->service, helper.pid, log) :
+				 open_standalone(s, &res, pw.pw_name, log);
 	if (ret != NSCG_OPEN_SANDBOXED)
 		goto drop; /* nothing left behind */
 	ret = NSCG_OPEN_FAILED;
@@ -933,16 +996,19 @@ static void log_usage(const struct nscg_session *s, const struct nscg_log *log)
 static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
 {
 	log_usage(s, log);
-	/* The user's tmpfs goes with their last logind session. */
+	/* The user's tmpfs goes with their last logind session (a job is
+	 * none: then there must be none left). */
 	if (s->user_tmp) {
 		int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
 		if (lock_fd >= 0) {
-			nscg_release_user_tmp(s->uid, 1);
+			nscg_release_user_tmp(s->uid, s->job ? 0 : 1);
 			nscg_close(lock_fd);
 		}
 	}
 	if (!s->kill_on_close)
 		return 0;
+	if (s->job)
+		return nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log);
 	return nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);
 }
 

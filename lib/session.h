@@ -42,14 +42,16 @@ struct nscg_session {
 	unsigned ns_mask;
 	bool kill_on_close;
 	bool systemd; /* systemd mode: the cgroups are systemd's */
+	bool job; /* ... in a transient scope of ours (no logind session) */
 	bool user_tmp; /* private_tmp = user: the user's tmpfs is on /tmp */
 	unsigned bus_timeout_ms;
 	uid_t uid;
 	pid_t opener; /* the process that opened it: only it may close it */
 	char parent[160]; /* the policy's cgroup_parent */
-	char name[48]; /* session-ID, or session-ID.scope in systemd mode */
-	char logind_id[32]; /* systemd mode: logind's session ID */
+	char name[48]; /* session-ID; session-ID.scope or nscg-UID-ID.scope in systemd mode */
+	char logind_id[32]; /* systemd mode: logind's session ID, or the job scope's ID */
 	char where[256]; /* the session's cgroup or unit, for the log */
+	char orig_unit[256]; /* a job's: the unit the caller came from */
 };
 
 /* Open a session for req. On NSCG_OPEN_SANDBOXED *out holds the session

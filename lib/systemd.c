@@ -166,9 +166,49 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 	return -EOPNOTSUPP;
 }
 
+bool nscg_systemd_booted(void)
+{
+	return false;
+}
+
+int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, size_t npids,
+			const char *description, const struct nscg_limits *lim,
+			unsigned timeout_ms, const struct nscg_log *log)
+{
+	(void)unit;
+	(void)slice;
+	(void)pids;
+	(void)npids;
+	(void)description;
+	(void)lim;
+	(void)timeout_ms;
+	nscg_log(log, LOG_ERR, "pam_nscg was built without systemd support");
+	return -EOPNOTSUPP;
+}
+
+int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
+		      unsigned timeout_ms, const struct nscg_log *log)
+{
+	(void)scope;
+	(void)back_to;
+	(void)pid;
+	(void)timeout_ms;
+	nscg_log(log, LOG_ERR, "pam_nscg was built without systemd support");
+	return -EOPNOTSUPP;
+}
+
+int nscg_sd_pid_unit(pid_t pid, char *buf, size_t len)
+{
+	(void)pid;
+	(void)buf;
+	(void)len;
+	return -EOPNOTSUPP;
+}
+
 #else
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
 
 /* LEADER= of logind's record of session id, as sd-login reads its other
@@ -330,6 +370,14 @@ static int open_bus(sd_bus **bus, const struct nscg_log *log)
 	return 0;
 }
 
+/* A call of systemd's manager interface, method. */
+static int manager_call(sd_bus *bus, sd_bus_message **m, const char *method)
+{
+	return sd_bus_message_new_method_call(bus, m, "org.freedesktop.systemd1",
+					      "/org/freedesktop/systemd1",
+					      "org.freedesktop.systemd1.Manager", method);
+}
+
 /* Append lim as (sv) pairs to an open a(sv); returns how many, or -errno.
  * With reset, an unset limit goes as "none" (infinity, or unset for
  * weights and CPUs), except TasksMax: the user slices' own default
@@ -409,10 +457,7 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		sd_bus_message *m = NULL;
-		r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
-						   "/org/freedesktop/systemd1",
-						   "org.freedesktop.systemd1.Manager",
-						   "SetUnitProperties");
+		r = manager_call(bus, &m, "SetUnitProperties");
 		if (r >= 0)
 			r = sd_bus_message_append(m, "sb", units[i].unit, 1);
 		if (r >= 0)
@@ -479,6 +524,157 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 	}
 	sd_bus_message_unref(m);
 	sd_bus_close_unref(bus);
+	return r;
+}
+
+bool nscg_systemd_booted(void)
+{
+	return sd_booted() > 0;
+}
+
+/* Whether /proc/PID/cgroup puts pid into unit (its last path component,
+ * in the unified hierarchy or in name=systemd). */
+static bool in_unit(pid_t pid, const char *unit)
+{
+	char path[64], want[80];
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	snprintf(want, sizeof(want), "/%s\n", unit);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
+		return false;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char *hit = strstr(line, want);
+		char *nl = strchr(line, '\n');
+		if (hit && (!nl || hit < nl) &&
+		    (!strncmp(line, "0::", 3) || strstr(line, ":name=systemd:") == strchr(line, ':')))
+			return true;
+	}
+	return false;
+}
+
+int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, size_t npids,
+			const char *description, const struct nscg_limits *lim,
+			unsigned timeout_ms, const struct nscg_log *log)
+{
+	uint64_t deadline = now_usec() + (uint64_t)timeout_ms * 1000u;
+	sd_bus_message *m = NULL;
+	struct call call = { 0 };
+	sd_bus *bus = NULL;
+	int r;
+
+	if ((r = open_bus(&bus, log)) < 0)
+		return r;
+	r = manager_call(bus, &m, "StartTransientUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", unit, "fail");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Description", "s", description,
+					  "Slice", "s", slice, "CollectMode", "s",
+					  "inactive-or-failed");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'r', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "PIDs");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "au");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "u");
+	for (size_t i = 0; i < npids && r >= 0; i++)
+		r = sd_bus_message_append(m, "u", (uint32_t)pids[i]);
+	for (int close = 0; close < 3 && r >= 0; close++)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = append_limits(m, lim, false);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot build the scope %s", unit);
+		goto out;
+	}
+	snprintf(call.what, sizeof(call.what), "starting %s in %s", unit, slice);
+	if ((r = call_all(bus, &m, &call, 1, timeout_ms, log)) < 0)
+		goto out;
+	/* The answer means the start job is queued: wait until it has run
+	 * and pid is in the scope (a few ms), within the same deadline. */
+	while (!in_unit(pids[0], unit)) {
+		if (now_usec() >= deadline) {
+			r = -ETIMEDOUT;
+			nscg_log(log, LOG_ERR, "%s was started, but the login is not in it within %u ms",
+				 unit, timeout_ms);
+			goto out;
+		}
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+out:
+	sd_bus_message_unref(m);
+	sd_bus_close_unref(bus);
+	return r < 0 ? r : 0;
+}
+
+int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
+		      unsigned timeout_ms, const struct nscg_log *log)
+{
+	sd_bus_message *m[2] = { NULL, NULL };
+	struct call calls[2];
+	sd_bus *bus = NULL;
+	int r;
+
+	if (!back_to || !*back_to) {
+		nscg_log(log, LOG_WARNING,
+			 "the login came from no unit to go back to: what is left in %s is not killed",
+			 scope);
+		return -ENOENT;
+	}
+	memset(calls, 0, sizeof(calls));
+	if ((r = open_bus(&bus, log)) < 0)
+		return r;
+	r = manager_call(bus, &m[0], "AttachProcessesToUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m[0], "ssau", back_to, "", 1, (uint32_t)pid);
+	if (r >= 0)
+		r = manager_call(bus, &m[1], "StopUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m[1], "ss", scope, "replace");
+	if (r < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot build a message to systemd");
+		goto out;
+	}
+	snprintf(calls[0].what, sizeof(calls[0].what), "moving the login back to %s", back_to);
+	snprintf(calls[1].what, sizeof(calls[1].what), "stopping %s", scope);
+	/* One after the other: the stop must not reach the caller. */
+	r = call_all(bus, &m[0], &calls[0], 1, timeout_ms, log);
+	if (r == 0 && in_unit(pid, scope)) {
+		nscg_log(log, LOG_ERR, "the login is still in %s: not stopping it", scope);
+		r = -EBUSY;
+	}
+	if (r == 0)
+		r = call_all(bus, &m[1], &calls[1], 1, timeout_ms, log);
+out:
+	sd_bus_message_unref(m[0]);
+	sd_bus_message_unref(m[1]);
+	sd_bus_close_unref(bus);
+	return r;
+}
+
+int nscg_sd_pid_unit(pid_t pid, char *buf, size_t len)
+{
+	char *unit = NULL;
+	int r = sd_pid_get_unit(pid, &unit);
+
+	if (r < 0)
+		return r;
+	r = strlen(unit) < len ? 0 : -ENAMETOOLONG;
+	if (r == 0)
+		memcpy(buf, unit, strlen(unit) + 1);
+	free(unit);
 	return r;
 }
 

@@ -69,6 +69,32 @@ struct nscg_unit_limits {
 int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 		       unsigned timeout_ms, const struct nscg_log *log);
 
+/* Whether systemd runs this machine (sd_booted(3)): then pam_nscg makes
+ * no cgroup of its own, and a login that is no logind session (cron,
+ * at) goes into a transient scope of its own. */
+bool nscg_systemd_booted(void);
+
+/* systemd's sanctioned way to put a process into a cgroup of its tree,
+ * for a login that is no logind session (a cron or at job): start the
+ * transient scope unit (a name ending in .scope) in slice with pids[]
+ * in it and the limits lim, as `systemd-run --scope` does, and wait, at
+ * most timeout_ms in all, until pids[0] is in it. description is for
+ * systemctl status. */
+int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, size_t npids,
+			const char *description, const struct nscg_limits *lim,
+			unsigned timeout_ms, const struct nscg_log *log);
+
+/* End a job scope as close does: move pid (the caller) back into the
+ * unit it came from (AttachProcessesToUnit), then stop the scope, which
+ * kills what is left in it; waiting at most timeout_ms for each answer.
+ * Without a unit to go back to, nothing is killed (-ENOENT, logged): the
+ * caller must never kill itself. */
+int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
+		      unsigned timeout_ms, const struct nscg_log *log);
+
+/* The unit pid is in (sd_pid_get_unit(3)), into buf; -errno if none. */
+int nscg_sd_pid_unit(pid_t pid, char *buf, size_t len);
+
 /* Ask logind to terminate session id (every process of its scope gets
  * SIGTERM, then SIGKILL, as with KillUserProcesses=yes), waiting at most
  * timeout_ms for the answer. */

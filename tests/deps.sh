@@ -6,7 +6,7 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
       libcap-ng-dev libiniparser-dev libsystemd-dev pamtester valgrind passwd
       openssh-server openssh-client perl python3 procps dbus-daemon
       mandoc debhelper dpkg-dev fakeroot lintian libpam-runtime rpm
-      mmdebstrap qemu-system-x86 e2fsprogs)
+      mmdebstrap qemu-system-x86 e2fsprogs at)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -218,6 +218,9 @@ contains sessions/gc-says "$OUT" "removed session-"
 	pass sessions/gc-user-cgroup-removed || fail sessions/gc-user-cgroup-removed
 expect sessions/gc-again 0 "$BUILD/nscgctl" gc --quiet --conf "$d/nscg.conf"
 [ -z "$OUT" ] && pass sessions/gc-quiet-when-clean || fail sessions/gc-quiet-when-clean "$OUT"
+expect sessions/gc-refused-inside-a-session 2 "$RUN" --keep-root "$svc" "$u" \
+	"$BUILD/nscgctl" gc --conf "$d/nscg.conf"
+contains sessions/gc-inside-says-why "$ERR" "runs in a cgroup namespace of its own"
 expect sessions/gc-needs-root 2 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$BUILD/nscgctl" gc --conf "$d/nscg.conf"
 

@@ -57,7 +57,7 @@ fake() { # MODE: (re)start the fake with an empty call log
 	[ -n "$fakepid" ] && { kill "$fakepid"; wait "$fakepid" 2>/dev/null; }
 	: >"$bus/calls"
 	: >"$bus/out"
-	"$BUILD/fake-systemd" "$bus/calls" "$1" >"$bus/out" &
+	"$BUILD/fake-systemd" "$bus/calls" "$1" "$lroot" >"$bus/out" &
 	fakepid=$!
 	for _ in $(seq 50); do grep -q ready "$bus/out" && return 0; sleep 0.1; done
 	fail "systemd-mode/fake-$1" "the fake did not start"
@@ -222,6 +222,44 @@ sd_policy "mode = systemd" ""
 expect systemd-mode/systemd-without-logind $((200 + PAM_SESSION_ERR)) "$RUN" "$svc" "$u" true
 log_has systemd-mode/systemd-without-logind-logged "pam_systemd must come before pam_nscg"
 
+# A login that is no logind session (an at or cron job) on a machine
+# systemd runs: a transient scope of its own in user-UID.slice, started
+# through systemd with the session's limits, the user's on the slice; at
+# close the caller goes back to its unit and the scope is stopped, so
+# what the job left dies, and the caller does not.
+made_booted=
+[ -d /run/systemd/system ] || { mkdir -p /run/systemd/system; made_booted=1; }
+mkdir -p "$lroot/system.slice/atd.service"
+jobdir=$(mktemp -d /var/tmp/nscg-job-XXXXXX)
+chmod 0777 "$jobdir"
+on_exit "rm -rf '$jobdir'"
+in_unit() { # UNIT-DIR CMD...
+	local dir=$1
+	shift
+	timeout 60 sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$dir" "$@"
+}
+sd_policy "" ""
+fake answer
+expect systemd-mode/job-sandboxed 0 in_unit "$lroot/system.slice/atd.service" "$RUN" "$svc" "$u" sh -c \
+	'test "$(grep "^0::" /proc/self/cgroup)" = "0::/" || exit 1; sleep 1000 </dev/null >/dev/null 2>&1 & echo $! >'"$jobdir/left"
+calls=$(cat "$bus/calls")
+grep -qE "^StartTransientUnit nscg-$uid-[0-9a-f]{8}\.scope Slice=user-$uid\.slice PIDs=2 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000$" <<<"$calls" &&
+	pass systemd-mode/job-scope-started || fail systemd-mode/job-scope-started "$calls $(tail -12 "$syslog" | cut -c 60-300)"
+grep -q "^SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824 " <<<"$calls" &&
+	pass systemd-mode/job-slice-limits || fail systemd-mode/job-slice-limits "$calls"
+[ "$(tail -2 <<<"$calls" | cut -d' ' -f1 | tr '\n' ' ')" = "AttachProcessesToUnit StopUnit " ] &&
+	grep -q "^AttachProcessesToUnit atd.service$" <<<"$calls" &&
+	pass systemd-mode/job-ended-caller-first || fail systemd-mode/job-ended-caller-first "$calls"
+# (The parent itself is left from the standalone tests above.)
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-* 2>/dev/null)" ] && pass systemd-mode/job-no-own-cgroups ||
+	fail systemd-mode/job-no-own-cgroups "$(ls -d /sys/fs/cgroup/*/"$parent"/user-*)"
+log_has systemd-mode/job-logged "sandboxed in user-$uid.slice/nscg-$uid-"
+left=$(cat "$jobdir/left" 2>/dev/null)
+[ -n "$left" ] && ! { [ -e "/proc/$left" ] && ! grep -q '^State:.*Z' "/proc/$left/status"; } &&
+	pass systemd-mode/job-leftover-killed || fail systemd-mode/job-leftover-killed "pid ${left:-none}"
+find "$lroot/user.slice/user-$uid.slice" -depth -name 'nscg-*.scope' -type d -exec rmdir {} + 2>/dev/null
+[ -z "$made_booted" ] || rmdir /run/systemd/system
+
 # Built without libsystemd: a logind session is an error, standalone works.
 nosd=build/nosd
 if make -s -C "$TOP" B=$nosd SYSTEMD=0 "$nosd/pam_nscg.so" >/dev/null 2>&1; then
@@ -238,3 +276,4 @@ if make -s -C "$TOP" B=$nosd SYSTEMD=0 "$nosd/pam_nscg.so" >/dev/null 2>&1; then
 else
 	fail systemd-mode/builds-without-libsystemd
 fi
+

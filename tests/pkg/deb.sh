@@ -93,8 +93,8 @@ if [ -n "$sd_line" ]; then
 	[ "${nscg_line:-0}" -gt "$sd_line" ] && pass deb/after-pam_systemd ||
 		fail deb/after-pam_systemd "pam_nscg on line ${nscg_line:-none}, pam_systemd on $sd_line"
 fi
-! grep -q pam_nscg /etc/pam.d/common-session-noninteractive &&
-	pass deb/not-noninteractive || fail deb/not-noninteractive
+grep -qE '^session\s+required\s+pam_nscg\.so' /etc/pam.d/common-session-noninteractive &&
+	pass deb/noninteractive-too || fail deb/noninteractive-too "$(cat /etc/pam.d/common-session-noninteractive)"
 expect deb/policy-clean 0 /usr/sbin/nscgctl check
 # The sweep every minute: a timer for systemd, a cron entry otherwise,
 # whose command runs here (no systemd: the timer is not active).
@@ -134,6 +134,20 @@ left=$(ps -o stat= -p "${inside[3]:-0}" | grep -v '^Z')
 	fail deb/su-leftovers-killed "pid ${inside[3]:-none}: ${left:-not started}"
 ! ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" >/dev/null 2>&1 &&
 	pass deb/su-cgroups-removed || fail deb/su-cgroups-removed
+# An at job, through atd's stack and so common-session-noninteractive:
+# sandboxed too (tests/pam/atd.sh tries atd's stack in full).
+if pgrep -x atd >/dev/null; then
+	fail deb/at-job "an atd is running"
+else
+	jobdir=$(mktemp -d /var/tmp/nscg-debat-XXXXXX)
+	chmod 0777 "$jobdir"
+	on_exit "rm -rf '$jobdir'"
+	echo "readlink /proc/self/ns/cgroup >$jobdir/ns" | runuser -u "$u" -- at now 2>/dev/null
+	atd -s
+	for _ in $(seq 100); do [ -s "$jobdir/ns" ] && break; sleep 0.1; done
+	[ -s "$jobdir/ns" ] && [ "$(cat "$jobdir/ns")" != "$host_ns" ] && pass deb/at-job-sandboxed ||
+		fail deb/at-job-sandboxed "$(cat "$jobdir/ns" 2>&1) (host $host_ns)"
+fi
 rm -f "$dropin"
 
 # Remove: the line goes, the policy stays; purge: the policy goes too,

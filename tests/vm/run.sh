@@ -96,6 +96,11 @@ hostname = vm-%u
 [user:root]
 enabled = no
 EOC
+	# The guests without pam_systemd test standalone mode on real
+	# controllers: said so, as systemd runs them (mode = auto would give
+	# their logins transient scopes, as it does to the at jobs of the
+	# systemd guests).
+	[ "$stack" = standalone ] && printf '[global]\nmode = standalone\n' >>"$root/etc/security/nscg.d/50-vm.conf"
 	chmod 0644 "$root/etc/security/nscg.d/50-vm.conf"
 	# systemd: common-session as the package left it (pam_systemd, then
 	# pam_nscg). standalone: sshd's stack without common-session, so
@@ -232,9 +237,24 @@ hostile() {
 		fail "vm/$g/fill-pids-refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep -E "pam_nscg|sshd" | tail -8')"
 	"${R[@]}" 'pkill -KILL -u other; rm -f /etc/security/nscg.d/60-hostile.conf'
 	wait $filler
+	# Work started outside a login: an at job, through atd's stack
+	# (common-session-noninteractive, where the package put pam_nscg).
+	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
+	"${T[@]}" 'echo "cat /proc/self/cgroup >\$HOME/at-cg; sleep 1000 & echo \$! >\$HOME/at-left" | at now 2>/dev/null'
+	"${R[@]}" 'for i in $(seq 60); do [ -s ~tester/at-left ] && exit 0; sleep 0.5; done; exit 1'
+	"${R[@]}" '! grep -qv ":/$" ~tester/at-cg && test -s ~tester/at-cg' && pass "vm/$g/at-job-sandboxed" ||
+		fail "vm/$g/at-job-sandboxed" "$("${R[@]}" 'cat ~tester/at-cg; journalctl -q --no-pager | grep -E "pam_nscg|atd" | tail -5')"
+	"${R[@]}" 'p=$(cat ~tester/at-left); for i in $(seq 40); do [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status || exit 0; sleep 0.5; done; exit 1' &&
+		pass "vm/$g/at-job-leftover-killed" || fail "vm/$g/at-job-leftover-killed"
+	if [ "$stack" = systemd ]; then
+		"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(atd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/nscg-[0-9]*-[0-9a-f]*.scope (systemd)"' &&
+			pass "vm/$g/at-job-transient-scope" ||
+			fail "vm/$g/at-job-transient-scope" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -5')"
+		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg /sys/fs/cgroup/*/nscg 2>/dev/null' &&
+			pass "vm/$g/at-job-no-own-cgroup" || fail "vm/$g/at-job-no-own-cgroup"
+	fi
 	# Three logins fill their /dev/shm and log out, while a fourth holds
 	# the user's cgroup: nothing stays charged to the user.
-	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
 	local ucg='/sys/fs/cgroup/nscg/user-$(id -u tester)'
 	[ "$stack" = systemd ] && ucg='/sys/fs/cgroup/user.slice/user-$(id -u tester).slice'
 	[ "$layout" = v2 ] || return 0
