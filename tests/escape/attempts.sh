@@ -2,9 +2,10 @@
 # Run as the user inside a sandboxed session (tests/escape/run.sh, and the
 # VM guests): the classic ways out, each of which must fail. Prints one
 # PASS:/FAIL: line per attempt. $1: where to leave the pids of processes
-# started to outlive the session, for the caller to check after logout.
-left=${1:-/dev/null}
-held() { if eval "$2" 2>/dev/null; then echo "PASS: escape/inside/$1"; else echo "FAIL: escape/inside/$1"; fi; }
+# started to outlive the session, for the caller to check after logout;
+# $2: the prefix of the test names.
+left=${1:-/dev/null} prefix=${2:-escape/inside}
+held() { if eval "$2" 2>/dev/null; then echo "PASS: $prefix/$1"; else echo "FAIL: $prefix/$1"; fi; }
 me=$$
 # The session's own cgroup files, whatever the layout.
 if [ -f /sys/fs/cgroup/cgroup.procs ] && [ ! -d /sys/fs/cgroup/memory ]; then

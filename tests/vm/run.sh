@@ -87,6 +87,7 @@ guest() {
 	install -d -m 0700 "$root/root/.ssh"
 	install -m 0600 "$vm/key.pub" "$root/root/.ssh/authorized_keys"
 	install -m 0644 "$TOP/tests/vm/inside.sh" "$root/usr/local/bin/nscg-vm-inside"
+	install -m 0644 "$TOP/tests/escape/attempts.sh" "$root/usr/local/bin/nscg-escape-attempts"
 	cat >"$root/etc/security/nscg.d/50-vm.conf" <<EOC
 [default]
 session.memory.max = 128M
@@ -223,6 +224,7 @@ hostile() {
 	local g=$1 port=$2 stack=$3 layout=$4
 	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
 	local O=(timeout 120 ssh "${SSHO[@]}" -p "$port" other@127.0.0.1)
+	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
 	"${R[@]}" "printf '[global]\non_error = allow\n[user:other]\nuser.pids.max = 24\n' >/etc/security/nscg.d/60-hostile.conf; chmod 0644 /etc/security/nscg.d/60-hostile.conf"
 	"${O[@]}" 'perl -e "while (defined(my \$p = fork())) { if (!\$p) { sleep 60; exit 0 } } sleep 60"' >/dev/null 2>&1 &
 	local filler=$!
@@ -237,9 +239,18 @@ hostile() {
 		fail "vm/$g/fill-pids-refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep -E "pam_nscg|sshd" | tail -8')"
 	"${R[@]}" 'pkill -KILL -u other; rm -f /etc/security/nscg.d/60-hostile.conf'
 	wait $filler
+	# The classic ways out, from inside a session as the user (the
+	# attempts of tests/escape/ on this host), and every way of
+	# outliving the login: all gone after logout.
+	out=$("${T[@]}" "bash /usr/local/bin/nscg-escape-attempts /home/tester/left vm/$g/escape" 2>&1)
+	grep -E '^(PASS|FAIL):' <<<"$out"
+	[ "$(grep -c '^PASS:' <<<"$out")" -ge 20 ] && pass "vm/$g/escape/twenty-attempts" ||
+		fail "vm/$g/escape/twenty-attempts" "$out"
+	"${R[@]}" 'for i in $(seq 40); do n=0; for p in $(cat ~tester/left); do [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status && n=$((n+1)); done; [ $n = 0 ] && exit 0; sleep 0.5; done; exit 1' &&
+		pass "vm/$g/escape/nothing-outlives-logout" ||
+		fail "vm/$g/escape/nothing-outlives-logout" "$("${R[@]}" 'pgrep -a -u tester')"
 	# Work started outside a login: an at job, through atd's stack
 	# (common-session-noninteractive, where the package put pam_nscg).
-	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
 	"${T[@]}" 'echo "cat /proc/self/cgroup >\$HOME/at-cg; sleep 1000 & echo \$! >\$HOME/at-left" | at now 2>/dev/null'
 	"${R[@]}" 'for i in $(seq 60); do [ -s ~tester/at-left ] && exit 0; sleep 0.5; done; exit 1'
 	"${R[@]}" '! grep -qv ":/$" ~tester/at-cg && test -s ~tester/at-cg' && pass "vm/$g/at-job-sandboxed" ||
