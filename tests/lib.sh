@@ -89,7 +89,7 @@ remove_parent() {
 	# The module's per-uid lock file and session records, its sweep's
 	# files, and the directory once empty.
 	rm -f "/run/nscg/uid-$uid.lock" "/run/nscg/uid-$uid.swept" /run/nscg/sessions/uid-"$uid".*
-	rmdir /run/nscg/sessions 2>/dev/null
+	rmdir /run/nscg/sessions /run/nscg/tmp 2>/dev/null
 	rm -f /run/nscg/sweep.lock /run/nscg/sweep.stamp
 	rmdir /run/nscg 2>/dev/null
 	true
