@@ -588,6 +588,54 @@ int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 	}
 }
 
+/* SIGKILL every pid listed in cgroup.procs at dirfd but self; how many
+ * were, or -errno. */
+static int kill_listed_but(int dirfd, pid_t self)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int n = 0, r;
+
+	if (fd < 0)
+		return -errno;
+	if ((r = nscg_read_fd(fd, 4u << 20, &buf, NULL)) < 0)
+		return r;
+	for (char *s = buf, *end; *s; s = end) {
+		long pid = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		if (pid > 0 && pid != self) {
+			(void)kill((pid_t)pid, SIGKILL);
+			n++;
+		}
+	}
+	return n;
+}
+
+int nscg_cgroup_kill_others(const struct nscg_host *host, const struct nscg_cgroup *cg,
+			    unsigned timeout_ms)
+{
+	uint64_t deadline = nscg_now_ms() + timeout_ms;
+	pid_t self = getpid();
+
+	for (unsigned pause = 1;; pause = pause < 64 ? pause * 2 : 64) {
+		int left = 0;
+		for (size_t i = 0; i < host->n; i++) {
+			if (cg->fd[i] < 0)
+				continue;
+			int n = kill_listed_but(cg->fd[i], self);
+			if (n > 0)
+				left += n;
+		}
+		if (left == 0)
+			return 0;
+		uint64_t now = nscg_now_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		nscg_sleep_ms(deadline - now < pause ? (unsigned)(deadline - now) : pause);
+	}
+}
+
 void nscg_cgroup_usage(const struct nscg_host *host,
 		       const struct nscg_cgroup *cg, struct nscg_usage *u)
 {

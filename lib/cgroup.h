@@ -116,6 +116,14 @@ int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
 int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		     unsigned timeout_ms);
 
+/* Kill every process of cg but the caller, without writing any of cg's
+ * files (for systemd's cgroups, which only systemd writes): SIGKILL to
+ * each pid listed, again until none but the caller is left or timeout_ms
+ * passes (-ETIMEDOUT). A fork between two rounds is caught by the next;
+ * pids.max bounds how many there can be. */
+int nscg_cgroup_kill_others(const struct nscg_host *host, const struct nscg_cgroup *cg,
+			    unsigned timeout_ms);
+
 /* What a session used, where the kernel reports it; UINT64_MAX: unknown. */
 struct nscg_usage {
 	uint64_t cpu_usec, mem_peak, oom_kills;

@@ -990,9 +990,11 @@ static void log_usage(const struct nscg_session *s, const struct nscg_log *log)
 		 (unsigned)s->uid, s->name, cpu, mem, oom);
 }
 
-/* systemd mode: nothing of systemd's is removed. The caller is in the
- * scope too, so a termination reaches it as well, as logind's own
- * KillUserProcesses=yes does: it comes last. */
+/* systemd mode: nothing of systemd's is removed or written. With
+ * kill_on_close the scope's processes get SIGKILL from us, all but the
+ * caller; then logind terminates the session, which reaches the caller
+ * as well, as logind's own KillUserProcesses=yes does: it comes last. A
+ * job scope is stopped after the caller went back to its own unit. */
 static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
 {
 	log_usage(s, log);
@@ -1007,9 +1009,15 @@ static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
 	}
 	if (!s->kill_on_close)
 		return 0;
-	if (s->job)
-		return nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log);
-	return nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);
+	/* First every process of the scope but this one, at once and with
+	 * SIGKILL: systemd's stop sends SIGTERM and waits TimeoutStopSec
+	 * (90 s) before it kills what ignores it. */
+	int r = nscg_cgroup_kill_others(&s->host, &s->sess, KILL_TIMEOUT_MS);
+	if (r < 0)
+		nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
+	int t = s->job ? nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log) :
+			 nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);
+	return r < 0 ? r : t;
 }
 
 /* A close that could not finish says so in the session's record. */

@@ -628,10 +628,10 @@ int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
 	int r;
 
 	if (!back_to || !*back_to) {
-		nscg_log(log, LOG_WARNING,
-			 "the login came from no unit to go back to: what is left in %s is not killed",
+		nscg_log(log, LOG_NOTICE,
+			 "the login came from no unit to go back to: %s ends when the login does",
 			 scope);
-		return -ENOENT;
+		return 0;
 	}
 	memset(calls, 0, sizeof(calls));
 	if ((r = open_bus(&bus, log)) < 0)

@@ -85,10 +85,10 @@ int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, 
 			unsigned timeout_ms, const struct nscg_log *log);
 
 /* End a job scope as close does: move pid (the caller) back into the
- * unit it came from (AttachProcessesToUnit), then stop the scope, which
- * kills what is left in it; waiting at most timeout_ms for each answer.
- * Without a unit to go back to, nothing is killed (-ENOENT, logged): the
- * caller must never kill itself. */
+ * unit it came from (AttachProcessesToUnit), then stop the scope;
+ * waiting at most timeout_ms for each answer. Without a unit to go back
+ * to (back_to empty) the scope is left to end with the caller, which
+ * must never stop its own unit. */
 int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
 		      unsigned timeout_ms, const struct nscg_log *log);
 

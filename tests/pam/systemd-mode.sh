@@ -130,6 +130,19 @@ fake answer
 expect systemd-mode/no-kill-sandboxed 0 in_scope "$scope" "$RUN" "$svc" "$u" true
 lacks systemd-mode/no-terminate-without-kill_on_close "$(cat "$bus/calls")" TerminateSession
 
+# What ignores SIGTERM is gone at close all the same: killed by the
+# module (the fake's TerminateSession kills nothing), not after systemd's
+# stop timeout.
+sdprobe=$(mktemp -d /var/tmp/nscg-sd-XXXXXX)
+chmod 0777 "$sdprobe"
+on_exit "rm -rf '$sdprobe'"
+sd_policy "" ""
+fake answer
+expect systemd-mode/term-ignoring-leftover 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
+	'(trap "" TERM; exec sleep 1000) </dev/null >/dev/null 2>&1 & echo $! >'"$sdprobe/left"
+left=$(cat "$sdprobe/left" 2>/dev/null)
+[ -n "$left" ] && ! { [ -e "/proc/$left" ] && ! grep -q '^State:.*Z' "/proc/$left/status"; } &&
+	pass systemd-mode/term-ignoring-leftover-killed || fail systemd-mode/term-ignoring-leftover-killed "pid ${left:-none}"
 # limit_user_manager = no: the user manager's limits are reset, not set.
 sd_policy "" "limit_user_manager = no"
 fake answer
