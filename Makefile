@@ -138,6 +138,7 @@ fuzz: $(FUZZ)
 bench: all $(BENCH) $(BENCHS) $(RUNNER)
 	$(BENCH)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
+	BUILD=$(CURDIR)/$(B) bench/run-fresh.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
 	BUILD=$(CURDIR)/$(B) bench/run-stress.sh
 
