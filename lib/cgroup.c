@@ -405,6 +405,17 @@ fail:
 	return r;
 }
 
+void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
+			       struct nscg_cgroup *out)
+{
+	nscg_cgroup_init(out);
+	/* There are no symbolic links inside cgroupfs. */
+	for (size_t i = 0; i < host->n; i++)
+		if (nscg_hier_used(&host->h[i]))
+			out->fd[i] = openat(host->h[i].root_fd, path,
+					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 void nscg_limits_from_policy(const struct nscg_resolved *r,
 			     enum nscg_level level, struct nscg_limits *out)
 {

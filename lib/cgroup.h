@@ -80,6 +80,11 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 		     bool create, struct nscg_cgroup *out, bool *created,
 		     const struct nscg_log *log);
 
+/* path under every used hierarchy where it exists (-1 elsewhere), for a
+ * cgroup that may be left in some hierarchies only. */
+void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
+			       struct nscg_cgroup *out);
+
 /* The limits of one level (user or session) of a resolved policy. */
 struct nscg_limits {
 	bool set[NSCG_LIMIT_COUNT];

@@ -34,11 +34,12 @@ int nscg_run_dir(const struct nscg_log *log);
 
 /* An exclusive lock on uid's standalone sessions (a lock file in
  * NSCG_RUN_DIR, outside cgroupfs, as the user cgroup comes and goes),
- * waited for at most timeout_ms (0: not at all). Held from creating the
- * user cgroup to entering the session, around removing it, and while a
- * sweep looks at the uid's sessions. Returns the lock's fd (close it to
- * unlock) or -errno (-EWOULDBLOCK when busy); logs unless busy and
- * timeout_ms is 0. */
+ * waited for at most timeout_ms (0: not at all). Held by a login that
+ * counts the uid's sessions against max_sessions, from counting to
+ * making its own, and while the user's tmpfs is made or removed; the
+ * common login takes none, so hundreds of one user's logins at once do
+ * not queue. Returns the lock's fd (close it to unlock) or -errno
+ * (-EWOULDBLOCK when busy); logs unless busy and timeout_ms is 0. */
 int nscg_lock_uid(uid_t uid, unsigned timeout_ms, const struct nscg_log *log);
 
 /* Write rec atomically (a temporary file renamed into place). */

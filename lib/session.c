@@ -257,26 +257,21 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 
 /* Undo a half-built standalone session: back to where the caller was,
  * remove what this open made (a session cgroup made in some hierarchies
- * only, too). The caller holds the uid lock. */
-static void undo_locked(struct nscg_session *s)
+ * only, too), its record, and the user cgroup if it holds no session. */
+static void undo(struct nscg_session *s)
 {
+	char path[256];
+
 	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
-	if (s->name[0] && nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS) == 0)
-		(void)nscg_record_remove(s->uid, s->name);
-	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
-}
-
-/* The same, after the lock was let go (the session was entered). */
-static void undo(struct nscg_session *s, const struct nscg_log *log)
-{
-	int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
-
-	if (lock_fd < 0) {
-		(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
-		return;
+	if (s->name[0]) {
+		struct nscg_cgroup user;
+		snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
+		nscg_cgroup_open_existing(&s->host, path, &user);
+		if (nscg_cgroup_rmdir(&s->host, &user, s->name, RMDIR_TIMEOUT_MS) == 0)
+			(void)nscg_record_remove(s->uid, s->name);
+		nscg_cgroup_close(&user);
 	}
-	undo_locked(s);
-	nscg_close(lock_fd);
+	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
 }
 
 static const char *origin_file(const struct nscg_value *v)
@@ -348,55 +343,78 @@ static int new_session_record(struct nscg_session *s, const char *user,
 	return nscg_record_write(&rec, log);
 }
 
-/* Under the uid lock: the user cgroup (made if missing), max_sessions
- * against the sessions there, and the session cgroup made in every
- * hierarchy; from then on the user cgroup holds a session and no close
- * removes it, so the rest needs no lock. Only this is serialised among
- * the logins and closes of one uid, so hundreds of them at once do not
- * queue long. */
-static enum nscg_open_result make_session_locked(struct nscg_session *s,
-						 const struct nscg_resolved *res,
-						 const char *user,
-						 const struct nscg_log *log)
+/* Make the session cgroup in every hierarchy, and on the way the parent
+ * and the user cgroup where missing. Logins take no lock for it: a close
+ * may remove the user cgroup between this walk making it and making the
+ * session in it (ENOENT), and then the walk is tried again; once the
+ * session exists, the user cgroup holds it and no close can remove it.
+ * Then the user cgroup is opened, and max_sessions (under the uid lock,
+ * which only logins counting sessions take) and the room under
+ * user.pids.max are checked. */
+static enum nscg_open_result make_session(struct nscg_session *s,
+					  const struct nscg_resolved *res,
+					  const char *user,
+					  const struct nscg_log *log)
 {
 	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
+	_cleanup_close_ int lock_fd = -1;
 	char path[256];
+	int races = 0, live = 0;
 
-	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-	if (nscg_cgroup_open(&s->host, path, true, &s->user, NULL, log) < 0)
-		return NSCG_OPEN_FAILED;
 	if (max->num != NSCG_UNLIMITED) {
-		int live = nscg_count_sessions(&s->host, &s->user);
-		if (live < 0) {
+		/* Counting and making, one login of the uid at a time. */
+		if ((lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log)) < 0)
+			return NSCG_OPEN_FAILED;
+		snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
+		struct nscg_cgroup ucg;
+		nscg_cgroup_open_existing(&s->host, path, &ucg);
+		live = nscg_count_sessions(&s->host, &ucg);
+		nscg_cgroup_close(&ucg);
+		if (live < 0 && live != -ENOENT) {
 			nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
 				       (unsigned)s->uid);
 			return NSCG_OPEN_FAILED;
 		}
-		if ((uint64_t)live >= max->num) {
+		if (live > 0 && (uint64_t)live >= max->num) {
 			log_refusal(user, live, max, log);
 			return NSCG_OPEN_REFUSED;
 		}
 	}
-	if (no_room_for_a_login(s, user, log))
-		return NSCG_OPEN_REFUSED;
 	/* A fresh name: mkdir must create it, so an orphan is never reused. */
-	for (int tries = 0; tries < 8; tries++) {
+	for (int tries = 0; tries < 8;) {
 		bool created = false;
-		if (tries && new_session_record(s, user, log) < 0)
-			return NSCG_OPEN_FAILED;
 		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent, (unsigned)s->uid, s->name);
 		/* On failure the name stays, for undo to remove what was
-		 * made in some hierarchies. */
-		if (nscg_cgroup_open(&s->host, path, true, &s->sess, &created, log) < 0)
+		 * made in some hierarchies. A race with a close is quiet. */
+		int r = nscg_cgroup_open(&s->host, path, true, &s->sess, &created,
+					 races < 3 ? NULL : log);
+		if (r == -ENOENT && races < 3) {
+			races++;
+			continue;
+		}
+		if (r < 0) {
+			if (races >= 3)
+				return NSCG_OPEN_FAILED;
+			/* Logged quietly above: say it now. */
+			nscg_log_errno(log, LOG_ERR, r, "cannot create %s", path);
 			return NSCG_OPEN_FAILED;
+		}
 		if (created)
-			return NSCG_OPEN_SANDBOXED;
+			break;
 		/* Taken (an orphan of the same name): its record was ours. */
 		nscg_cgroup_close(&s->sess);
 		(void)nscg_record_remove(s->uid, s->name);
+		if (++tries == 8 || new_session_record(s, user, log) < 0) {
+			s->name[0] = '\0';
+			return NSCG_OPEN_FAILED;
+		}
 	}
-	s->name[0] = '\0';
-	return NSCG_OPEN_FAILED;
+	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
+	if (nscg_cgroup_open(&s->host, path, false, &s->user, NULL, log) < 0)
+		return NSCG_OPEN_FAILED;
+	if (no_room_for_a_login(s, user, log))
+		return NSCG_OPEN_REFUSED;
+	return NSCG_OPEN_SANDBOXED;
 }
 
 /* Standalone mode: make <parent>/user-UID/session-ID in every hierarchy,
@@ -418,18 +436,11 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 		s->name[0] = '\0';
 		return NSCG_OPEN_FAILED;
 	}
-	int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
-	if (lock_fd < 0) {
-		(void)nscg_record_remove(s->uid, s->name);
-		return NSCG_OPEN_FAILED;
-	}
-	ret = make_session_locked(s, res, user, log);
+	ret = make_session(s, res, user, log);
 	if (ret != NSCG_OPEN_SANDBOXED) {
-		undo_locked(s);
-		nscg_close(lock_fd);
+		undo(s);
 		return ret;
 	}
-	nscg_close(lock_fd);
 	/* The user's limits every time: the policy may have changed. */
 	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
@@ -445,7 +456,7 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 		 (unsigned)s->uid, s->name);
 	return NSCG_OPEN_SANDBOXED;
 fail:
-	undo(s, log);
+	undo(s);
 	return NSCG_OPEN_FAILED;
 }
 
@@ -944,7 +955,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	goto out;
 fail:
 	if (!s->systemd)
-		undo(s, log);
+		undo(s);
 drop:
 	nscg_session_free(s);
 	s = NULL;
@@ -1062,16 +1073,12 @@ int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 		else
 			(void)nscg_record_remove(s->uid, s->name);
 	}
-	/* The user cgroup goes with its last session, under the uid lock so
-	 * that a login in progress keeps it. What could not be finished is
-	 * marked so for the sweep, which finishes it without waiting for
-	 * this user's next login. */
-	int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
-	if (lock_fd >= 0) {
-		if (ret < 0)
-			mark_closing(s, log);
-		nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
-		nscg_close(lock_fd);
-	}
+	/* What could not be finished is marked so for the sweep, which
+	 * finishes it without waiting for this user's next login. The user
+	 * cgroup goes with its last session (a login making a session in
+	 * it meanwhile makes it again). */
+	if (ret < 0)
+		mark_closing(s, log);
+	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
 	return ret;
 }

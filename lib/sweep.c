@@ -72,18 +72,6 @@ static int list_prefixed(int dirfd, const char *prefix, struct names *out)
 	return r;
 }
 
-/* path under every used hierarchy where it exists (-1 elsewhere). There
- * are no symbolic links inside cgroupfs. */
-static void open_existing(const struct nscg_host *host, const char *path,
-			  struct nscg_cgroup *out)
-{
-	nscg_cgroup_init(out);
-	for (size_t i = 0; i < host->n; i++)
-		if (nscg_hier_used(&host->h[i]))
-			out->fd[i] = openat(host->h[i].root_fd, path,
-					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-}
-
 /* Whether pid is in cg. */
 static bool holds(const struct nscg_cgroup *cg, pid_t pid)
 {
@@ -213,7 +201,7 @@ int nscg_sweep_user(const struct nscg_host *host, const char *parent, uid_t uid,
 	int live = 0, r = 0;
 
 	snprintf(path, sizeof(path), "%s/user-%u", parent, (unsigned)uid);
-	open_existing(host, path, &user);
+	nscg_cgroup_open_existing(host, path, &user);
 	/* Every hierarchy: a close under load may have removed a session
 	 * from some and not from others. */
 	for (size_t i = 0; i < host->n && r == 0; i++)
@@ -279,7 +267,7 @@ int nscg_sweep_user_at_login(const struct nscg_host *host, const char *parent, u
 	char path[256], stamp[40];
 
 	snprintf(path, sizeof(path), "%s/user-%u", parent, (unsigned)uid);
-	open_existing(host, path, &user);
+	nscg_cgroup_open_existing(host, path, &user);
 	int n = nscg_count_sessions(host, &user);
 	nscg_cgroup_close(&user);
 	if (n < 0)
@@ -308,7 +296,7 @@ int nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, ui
 	char uname[32];
 	int r;
 
-	open_existing(host, parent, &p);
+	nscg_cgroup_open_existing(host, parent, &p);
 	snprintf(uname, sizeof(uname), "user-%u", (unsigned)uid);
 	r = nscg_cgroup_rmdir(host, &p, uname, 0);
 	nscg_cgroup_close(&p);
@@ -348,7 +336,7 @@ int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 	struct nscg_cgroup p;
 	int r = 0, done = 0;
 
-	open_existing(host, parent, &p);
+	nscg_cgroup_open_existing(host, parent, &p);
 	for (size_t i = 0; i < host->n && r == 0; i++)
 		if (p.fd[i] >= 0)
 			r = list_prefixed(p.fd[i], "user-", &users);
@@ -369,8 +357,7 @@ int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		done++;
 		if (live != 0 || o->dry_run)
 			continue;
-		/* The user cgroup goes under the lock, which a login holds
-		 * from making it to making its session in it. */
+		/* Beside a login counting its sessions, not under it. */
 		int lock = nscg_lock_uid((uid_t)uid, o->lock_timeout_ms, o->lock_timeout_ms ? log : NULL);
 		if (lock < 0) {
 			tally(o, BUSY); /* a login or close of that uid is at it */

@@ -57,16 +57,16 @@ int nscg_sweep_user_at_login(const struct nscg_host *host, const char *parent, u
 /* The user's last logout: remove parent/user-UID in every hierarchy if it
  * holds no session any more (-EBUSY otherwise, which is fine), and then,
  * unless logind still has sessions of the uid, the user's private /tmp
- * (usertmp.h). The caller holds uid's lock. */
+ * (usertmp.h). No lock is needed: a login making its session there
+ * meanwhile makes the user cgroup again. */
 int nscg_remove_user_cgroup(const struct nscg_host *host, const char *parent, uid_t uid);
 
 /* The user's private /tmp goes if logind has at most max_logind sessions
- * of uid (in systemd mode the closing one counts itself). The caller
- * holds uid's lock. */
+ * of uid (in systemd mode the closing one counts itself). */
 void nscg_release_user_tmp(uid_t uid, int max_logind);
 
 /* Sweep every uid that has a user cgroup under parent or a record, and
- * remove the user cgroups left empty, each under the uid's lock. Returns the
+ * remove the user cgroups left empty. Returns the
  * number of uids swept, or -errno. */
 int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		   const struct nscg_sweep_opts *o, const struct nscg_log *log);
