@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "ns.h"
 #include "policy.h"
 #include "sweep.h"
 #include "util.h"
@@ -21,8 +22,6 @@
 #define NSCG_VERSION "0"
 #endif
 
-/* The inode of the initial cgroup namespace (PROC_CGROUP_INIT_INO). */
-#define CGROUP_INIT_INO 0xEFFFFFFBu
 
 enum { EXIT_CLEAN = 0, EXIT_POLICY = 1, EXIT_STUCK = 1, EXIT_USAGE = 2 };
 
@@ -239,7 +238,7 @@ static int cmd_gc(const char *conf, bool dry_run, bool quiet)
 	/* Inside a sandbox (root's cron job, root not exempt) the host's
 	 * cgroups are out of sight: say so rather than sweep nothing. */
 	struct stat ns;
-	if (stat("/proc/self/ns/cgroup", &ns) == 0 && ns.st_ino != CGROUP_INIT_INO) {
+	if (stat("/proc/self/ns/cgroup", &ns) == 0 && ns.st_ino != NSCG_CGROUP_INIT_INO) {
 		fprintf(stderr, "nscgctl: gc runs in a cgroup namespace of its own, not the host's: run it outside any pam_nscg session (exempt root, or from nscg-gc.service)\n");
 		return EXIT_USAGE;
 	}

@@ -87,25 +87,13 @@ int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask)
 	return ret;
 }
 
-/* The inode of the initial cgroup namespace, fixed by the kernel
- * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
-#define CGROUP_INIT_INO 0xEFFFFFFBu
 
-/* The parent of pid (field 4 of /proc/PID/stat), or 0. */
+/* The parent of pid, or 0. */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512];
-	int ppid = 0;
-	_cleanup_close_ int fd = -1;
+	pid_t ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+	return nscg_proc_stat(pid, NULL, &ppid, NULL) < 0 ? 0 : ppid;
 }
 
 int nscg_ns_open_host(struct nscg_ns_saved *host)
@@ -122,7 +110,7 @@ int nscg_ns_open_host(struct nscg_ns_saved *host)
 	for (pid_t p = getppid(); p > 1; p = parent_of(p)) {
 		if (open_ns_of(p, host) < 0)
 			continue;
-		if (fstat(host->fd[0], &st) == 0 && st.st_ino == CGROUP_INIT_INO)
+		if (fstat(host->fd[0], &st) == 0 && st.st_ino == NSCG_CGROUP_INIT_INO)
 			return 0;
 		nscg_ns_close(host);
 	}

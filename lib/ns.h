@@ -11,6 +11,10 @@
 
 #include "log.h"
 
+/* The inode of the initial cgroup namespace, fixed by the kernel
+ * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
+#define NSCG_CGROUP_INIT_INO 0xEFFFFFFBu
+
 /* The caller's own namespaces and working directory, to come back to. */
 struct nscg_ns_saved {
 	int fd[4]; /* cgroup, mnt, ipc, uts, from /proc/self/ns */

@@ -276,42 +276,12 @@ int nscg_record_each(int (*fn)(const struct nscg_record *rec, void *ctx), void *
 	return r < 0 ? r : 0;
 }
 
-/* The state (field 3) and start time (field 22) of /proc/PID/stat. */
-static int proc_stat(pid_t pid, char *state, uint64_t *start)
-{
-	char path[64], buf[1024];
-	unsigned long long st = 0;
-	_cleanup_close_ int fd = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* The name may hold anything, ')' too: fields start after the last. */
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return -EIO;
-	*state = p[2];
-	/* p + 1 is the space before field 3; on to the one before field 22. */
-	p++;
-	for (int field = 3; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", &st) != 1)
-		return -EIO;
-	*start = st;
-	return 0;
-}
-
 uint64_t nscg_pid_start_time(pid_t pid)
 {
 	uint64_t start;
 	char state;
 
-	return proc_stat(pid, &state, &start) < 0 ? 0 : start;
+	return nscg_proc_stat(pid, &state, NULL, &start) < 0 ? 0 : start;
 }
 
 bool nscg_record_leader_alive(const struct nscg_record *rec)
@@ -320,6 +290,6 @@ bool nscg_record_leader_alive(const struct nscg_record *rec)
 	char state;
 
 	/* A zombie has ended: it will never close its session. */
-	return proc_stat(rec->leader, &state, &start) == 0 && state != 'Z' &&
+	return nscg_proc_stat(rec->leader, &state, NULL, &start) == 0 && state != 'Z' &&
 	       start == rec->leader_start;
 }

@@ -53,9 +53,6 @@ static int thread_count(void)
 	return t ? atoi(t + 9) : -EIO;
 }
 
-/* The inode of the initial cgroup namespace, fixed by the kernel
- * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
-#define CGROUP_INIT_INO 0xEFFFFFFBu
 
 /* The cgroup of a process in each used hierarchy, from procfile
  * (/proc/PID/cgroup); with leaf, only in the hierarchies where its last
@@ -169,7 +166,7 @@ static enum nscg_open_result leave_sandbox(const struct passwd *pw, const struct
 		return NSCG_OPEN_FAILED;
 	}
 	if (nscg_ns_open_host(&host) < 0) {
-		if (a.st_ino == CGROUP_INIT_INO)
+		if (a.st_ino == NSCG_CGROUP_INIT_INO)
 			return NSCG_OPEN_SANDBOXED;
 		nscg_log(log, LOG_INFO, "%s: login from inside a cgroup namespace; not sandboxed again",
 			 pw->pw_name);

@@ -369,3 +369,37 @@ DIR *nscg_opendir_at(int dirfd)
 	}
 	return d;
 }
+
+int nscg_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *start)
+{
+	char path[64], buf[1024];
+	unsigned long long st = 0;
+	int pp = 0;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The name may hold anything, ')' too: fields start after the last. */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2] || sscanf(p + 2, "%*c %d", &pp) != 1)
+		return -EIO;
+	if (state)
+		*state = p[2];
+	if (ppid)
+		*ppid = (pid_t)pp;
+	/* p + 1 is the space before field 3; on to the one before field 22. */
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &st) != 1)
+		return -EIO;
+	if (start)
+		*start = st;
+	return 0;
+}

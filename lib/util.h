@@ -98,6 +98,11 @@ int nscg_getpwuid(uid_t uid, struct passwd *pw, char **buf);
  * an fd of its own: closedir leaves dirfd open. NULL with errno set. */
 DIR *nscg_opendir_at(int dirfd);
 
+/* From /proc/PID/stat: the state (field 3), the parent (field 4) and
+ * the start time in clock ticks since boot (field 22); NULL for what is
+ * not wanted. -errno if pid does not exist (or is not ours to read). */
+int nscg_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *start);
+
 /* Milliseconds on the monotonic clock. */
 uint64_t nscg_now_ms(void);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "test-unit.h"
@@ -124,6 +125,19 @@ static void test_cpus_to_mask(void)
 	CHECK(nscg_cpus_to_mask("1-", m, sizeof(m), &len) == -EINVAL);
 }
 
+/* This process's own /proc/PID/stat, its parent and start time. */
+static void test_proc_stat(void)
+{
+	uint64_t start = 0;
+	pid_t ppid = 0;
+	char state = 0;
+
+	CHECK(nscg_proc_stat(getpid(), &state, &ppid, &start) == 0);
+	CHECK(state == 'R' && ppid == getppid() && start > 0);
+	CHECK(nscg_proc_stat(getpid(), NULL, NULL, NULL) == 0);
+	CHECK(nscg_proc_stat(0x7ffffff0, &state, &ppid, &start) == -ENOENT);
+}
+
 const struct test util_tests[] = {
 	{ "util/parse_bytes", test_parse_bytes },
 	{ "util/format_bytes", test_format_bytes },
@@ -131,5 +145,6 @@ const struct test util_tests[] = {
 	{ "util/escape", test_escape },
 	{ "util/logind_parse", test_logind_parse },
 	{ "util/cpus_to_mask", test_cpus_to_mask },
+	{ "util/proc_stat", test_proc_stat },
 	{ NULL, NULL },
 };
