@@ -36,9 +36,9 @@ ifeq ($(SANITIZE),1)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-# iniparser sets its error callback process-wide; the module installs a
-# quiet one, so it is linked -z nodelete: the callback stays mapped even
-# after libpam unloads us while another user of libiniparser lives on.
+# The module reads the policy with its own line scanner and links no
+# iniparser; the tools hold that scanner to iniparser (lib/policy-ini.c).
+MODULE_DEPS  = $(SD_LIBS)
 LIBNSCG_DEPS = -liniparser $(SD_LIBS)
 
 # systemd mode needs libsystemd (sd-bus, sd-login): SYSTEMD=1 requires it,
@@ -50,7 +50,7 @@ DEFS    += -DHAVE_SYSTEMD=1
 SD_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 
-LIB_SRC := lib/util.c lib/log.c lib/policy.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/usertmp.c lib/session.c lib/systemd.c
+LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/usertmp.c lib/session.c lib/systemd.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -81,11 +81,15 @@ $(LIBNSCG): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(MODULE): $(B)/pam_module/pam_nscg.o $(LIBNSCG) pam_module/pam_nscg.map
-	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(LIBNSCG_DEPS) \
-	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,-z,nodelete -Wl,--version-script=pam_module/pam_nscg.map -lpam
+	$(CC) -shared -o $@ $(B)/pam_module/pam_nscg.o $(LIBNSCG) $(MODULE_DEPS) \
+	    $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_module/pam_nscg.map -lpam
 
-$(HELPER): $(B)/helper/nscg-helper.o $(LIBNSCG)
-	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS) -lcap-ng
+# The helper runs as root with CAP_SYS_ADMIN: it links only the low-level
+# objects it uses, and neither iniparser nor libsystemd (a link error here
+# means one of them grew a dependency on the policy or on systemd).
+HELPER_OBJ := $(addprefix $(B)/lib/,util.o log.o limits.o cgroup.o cgroup-v1.o cgroup-v2.o ns.o)
+$(HELPER): $(B)/helper/nscg-helper.o $(HELPER_OBJ)
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lcap-ng
 
 $(CLI): $(B)/cli/nscgctl.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)

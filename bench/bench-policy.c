@@ -84,7 +84,6 @@ static void load_resolve(const char *path, const char *const *groups)
 		fprintf(stderr, "bench: the policy did not load cleanly\n");
 		exit(1);
 	}
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "ns.h"
 #include "policy.h"
+#include "policy-ini.h"
 #include "sweep.h"
 #include "util.h"
 
@@ -69,7 +70,8 @@ static void print_diags(const struct nscg_policy *p)
 
 static int load(const char *conf, bool lint, struct nscg_policy **p)
 {
-	struct nscg_load_opts opts = { .trusted_uid = 0, .lint = lint };
+	struct nscg_load_opts opts = { .trusted_uid = 0, .lint = lint,
+				       .dialect_check = nscg_policy_check_dialect };
 	int r = nscg_policy_load(conf, &opts, p);
 
 	if (r < 0)
@@ -198,7 +200,6 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 	if (!broken && !res.exempt &&
 	    nscg_policy_global(p, NSCG_KEY_MODE)->num != NSCG_MODE_STANDALONE)
 		print_systemd_note(&res);
-	nscg_resolved_done(&res);
 	ret = broken ? EXIT_POLICY : EXIT_CLEAN;
 out:
 	nscg_policy_free(p);

@@ -38,7 +38,7 @@
 
 #include "cgroup.h"
 #include "log.h"
-#include "policy.h"
+#include "ns.h"
 #include "util.h"
 
 #ifndef NSCG_VERSION
@@ -178,24 +178,17 @@ struct private_mounts {
 	uint64_t shm_size, tmp_size;
 };
 
+/* A comma-separated list of namespace names; ~0u for an unknown one. */
 static unsigned parse_ns(const char *s)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = { { "cgroup", NSCG_NS_CGROUP }, { "mount", NSCG_NS_MOUNT },
-		      { "ipc", NSCG_NS_IPC }, { "uts", NSCG_NS_UTS } };
 	unsigned mask = 0;
 
 	while (*s) {
 		size_t n = strcspn(s, ",");
-		size_t i;
-		for (i = 0; i < ELEMENTSOF(names); i++)
-			if (strlen(names[i].name) == n && !strncmp(s, names[i].name, n))
-				break;
-		if (i == ELEMENTSOF(names))
+		unsigned bit = nscg_ns_bit(s, n);
+		if (!bit)
 			return ~0u;
-		mask |= names[i].bit;
+		mask |= bit;
 		s += n + (s[n] == ',');
 	}
 	return mask;
@@ -268,12 +261,10 @@ static int run_session(unsigned ns, const struct private_mounts *pm)
 	/* Read the host's mounts before the view changes. */
 	if ((ns & NSCG_NS_MOUNT) && nscg_host_detect(NULL, &host, NULL) < 0)
 		return fail(-ENOENT, "no cgroup filesystem under %s", CGROUP_MOUNT);
-	if (ns & NSCG_NS_MOUNT)
-		flags |= CLONE_NEWNS;
-	if (ns & NSCG_NS_IPC)
-		flags |= CLONE_NEWIPC;
-	if (ns & NSCG_NS_UTS)
-		flags |= CLONE_NEWUTS;
+	/* The cgroup namespace comes later, rooted in the session cgroup. */
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if ((ns & nscg_ns_kinds[i].bit) && nscg_ns_kinds[i].bit != NSCG_NS_CGROUP)
+			flags |= nscg_ns_kinds[i].clone_flag;
 	if (flags && unshare(flags) < 0)
 		return fail(-errno, "cannot unshare namespaces");
 	/* First: an unmount under a shared /sys would reach the host. */

@@ -126,8 +126,10 @@ static int v1_apply(const struct nscg_hier *h, int dirfd,
 		if (r < 0)
 			return r;
 	}
-	if (h->ctrls & NSCG_CTRL_CPUSET && lim->set[NSCG_CPUSET_CPUS] && lim->cpus) {
-		r = put(dirfd, "cpuset.cpus", lim->cpus, &done[NSCG_CPUSET_CPUS]);
+	if (h->ctrls & NSCG_CTRL_CPUSET && lim->set[NSCG_CPUSET_CPUS]) {
+		char cpus[4096];
+		nscg_cpuset_format(&lim->cpus, cpus, sizeof(cpus));
+		r = put(dirfd, "cpuset.cpus", cpus, &done[NSCG_CPUSET_CPUS]);
 		if (r < 0)
 			return r;
 	}

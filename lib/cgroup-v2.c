@@ -76,9 +76,10 @@ static int v2_apply(const struct nscg_hier *h, int dirfd,
 		if (r < 0)
 			return r;
 	}
-	if (lim->set[NSCG_CPUSET_CPUS] && lim->cpus) {
-		r = put(h, dirfd, NSCG_CTRL_CPUSET, "cpuset.cpus", lim->cpus,
-			&done[NSCG_CPUSET_CPUS]);
+	if (lim->set[NSCG_CPUSET_CPUS]) {
+		char cpus[4096];
+		nscg_cpuset_format(&lim->cpus, cpus, sizeof(cpus));
+		r = put(h, dirfd, NSCG_CTRL_CPUSET, "cpuset.cpus", cpus, &done[NSCG_CPUSET_CPUS]);
 		if (r < 0)
 			return r;
 	}

@@ -416,20 +416,6 @@ void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
 					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-void nscg_limits_from_policy(const struct nscg_resolved *r,
-			     enum nscg_level level, struct nscg_limits *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (int k = 0; k < NSCG_LIMIT_COUNT; k++) {
-		const struct nscg_value *v =
-			&r->v[nscg_limit_key(level, (enum nscg_limit)k)];
-		out->set[k] = v->set;
-		out->num[k] = v->num;
-		if (k == NSCG_CPUSET_CPUS && v->set)
-			out->cpus = v->str;
-	}
-}
-
 int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		      const struct nscg_limits *lim, const char *what,
 		      const struct nscg_log *log)
@@ -451,11 +437,8 @@ int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg
 	for (int k = 0; k < NSCG_LIMIT_COUNT; k++) {
 		if (!lim->set[k] || done[k])
 			continue;
-		enum nscg_key key = nscg_limit_key(NSCG_LEVEL_USER, (enum nscg_limit)k);
-		/* "user.memory.max" -> "memory.max" */
-		const char *name = strchr(nscg_key_name(key), '.') + 1;
 		o += (size_t)snprintf(missing + o, sizeof(missing) - o, "%s%s.%s",
-				      o ? ", " : "", what, name);
+				      o ? ", " : "", what, nscg_limit_name((enum nscg_limit)k));
 		if (o >= sizeof(missing))
 			break;
 	}

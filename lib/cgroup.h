@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "limits.h"
 #include "log.h"
-#include "policy.h"
 
 #define NSCG_MAX_HIER 16
 
@@ -84,16 +84,6 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
  * cgroup that may be left in some hierarchies only. */
 void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
 			       struct nscg_cgroup *out);
-
-/* The limits of one level (user or session) of a resolved policy. */
-struct nscg_limits {
-	bool set[NSCG_LIMIT_COUNT];
-	uint64_t num[NSCG_LIMIT_COUNT];
-	const char *cpus;
-};
-
-void nscg_limits_from_policy(const struct nscg_resolved *r,
-			     enum nscg_level level, struct nscg_limits *out);
 
 /* Write the limits into cg in every hierarchy that carries them. A limit
  * that no hierarchy of this host can honour is logged (one line naming

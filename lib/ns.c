@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ns.h"
 
-#include "policy.h"
 #include "util.h"
 
 #include <errno.h>
@@ -20,16 +19,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static const struct {
-	const char *name;
-	unsigned bit;
-	int flag;
-} ns_table[4] = {
-	{ "cgroup", NSCG_NS_CGROUP, CLONE_NEWCGROUP },
-	{ "mnt", NSCG_NS_MOUNT, CLONE_NEWNS },
-	{ "ipc", NSCG_NS_IPC, CLONE_NEWIPC },
-	{ "uts", NSCG_NS_UTS, CLONE_NEWUTS },
+const struct nscg_ns_kind nscg_ns_kinds[NSCG_NS_COUNT] = {
+	{ "cgroup", "cgroup", NSCG_NS_CGROUP, CLONE_NEWCGROUP },
+	{ "mount", "mnt", NSCG_NS_MOUNT, CLONE_NEWNS },
+	{ "ipc", "ipc", NSCG_NS_IPC, CLONE_NEWIPC },
+	{ "uts", "uts", NSCG_NS_UTS, CLONE_NEWUTS },
 };
+
+unsigned nscg_ns_bit(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if (strlen(nscg_ns_kinds[i].name) == n && !strncmp(name, nscg_ns_kinds[i].name, n))
+			return nscg_ns_kinds[i].bit;
+	return 0;
+}
 
 /* Open the four namespaces of pid (0: this process) into s->fd; -errno,
  * and s closed, if any is closed to us. */
@@ -37,11 +40,11 @@ static int open_ns_of(pid_t pid, struct nscg_ns_saved *s)
 {
 	char path[64];
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++) {
 		if (pid)
-			snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
+			snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, nscg_ns_kinds[i].proc);
 		else
-			snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+			snprintf(path, sizeof(path), "/proc/self/ns/%s", nscg_ns_kinds[i].proc);
 		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (s->fd[i] < 0) {
 			int r = -errno;
@@ -54,7 +57,7 @@ static int open_ns_of(pid_t pid, struct nscg_ns_saved *s)
 
 int nscg_ns_save(struct nscg_ns_saved *s)
 {
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
 		s->fd[i] = -1;
 	s->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (!getcwd(s->cwd_path, sizeof(s->cwd_path)))
@@ -64,7 +67,7 @@ int nscg_ns_save(struct nscg_ns_saved *s)
 
 void nscg_ns_close(struct nscg_ns_saved *s)
 {
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
 		s->fd[i] = nscg_close(s->fd[i]);
 	s->cwd = nscg_close(s->cwd);
 }
@@ -73,9 +76,9 @@ int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask)
 {
 	int ret = 0;
 
-	for (size_t i = 0; i < 4; i++)
-		if ((mask & ns_table[i].bit) &&
-		    setns(s->fd[i], ns_table[i].flag) < 0 && ret == 0)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if ((mask & nscg_ns_kinds[i].bit) &&
+		    setns(s->fd[i], nscg_ns_kinds[i].clone_flag) < 0 && ret == 0)
 			ret = -errno;
 	/* Joining a mount namespace resets cwd and root: back to the saved
 	 * directory, or (no fd saved) to the same path there, or "/". */
@@ -100,7 +103,7 @@ int nscg_ns_open_host(struct nscg_ns_saved *host)
 {
 	struct stat st;
 
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
 		host->fd[i] = -1;
 	host->cwd = -1;
 	if (!getcwd(host->cwd_path, sizeof(host->cwd_path)))
@@ -266,11 +269,11 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 	 * if the caller was careful; close the rest of it explicitly. */
 	syscall(SYS_close_range, 4, helper_fd - 1, 0);
 	syscall(SYS_close_range, helper_fd + 1, ~0u, 0);
-	for (size_t i = 0; i < 4; i++)
-		if (mask & ns_table[i].bit)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if (mask & nscg_ns_kinds[i].bit)
 			o += (size_t)snprintf(ns + o, sizeof(ns) - o, "%s%s",
 					      o ? "," : "",
-					      i == 1 ? "mount" : ns_table[i].name);
+					      nscg_ns_kinds[i].name);
 	argv[argc++] = "nscg-helper";
 	argv[argc++] = "--session";
 	argv[argc++] = "--namespaces";
@@ -297,9 +300,9 @@ static int join(pid_t pid, unsigned mask)
 {
 	int flags = 0;
 
-	for (size_t i = 0; i < 4; i++)
-		if (mask & ns_table[i].bit)
-			flags |= ns_table[i].flag;
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if (mask & nscg_ns_kinds[i].bit)
+			flags |= nscg_ns_kinds[i].clone_flag;
 	if (!flags)
 		return 0;
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -312,19 +315,19 @@ static int join(pid_t pid, unsigned mask)
 	}
 	int fds[4] = { -1, -1, -1, -1 }, r = 0;
 	char path[64];
-	for (size_t i = 0; i < 4 && r == 0; i++) {
-		if (!(mask & ns_table[i].bit))
+	for (size_t i = 0; i < NSCG_NS_COUNT && r == 0; i++) {
+		if (!(mask & nscg_ns_kinds[i].bit))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
-			 ns_table[i].name);
+			 nscg_ns_kinds[i].proc);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
 			r = -errno;
 	}
-	for (size_t i = 0; i < 4 && r == 0; i++)
-		if (fds[i] >= 0 && setns(fds[i], ns_table[i].flag) < 0)
+	for (size_t i = 0; i < NSCG_NS_COUNT && r == 0; i++)
+		if (fds[i] >= 0 && setns(fds[i], nscg_ns_kinds[i].clone_flag) < 0)
 			r = -errno;
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
 		nscg_close(fds[i]);
 	return r;
 }
@@ -332,12 +335,12 @@ static int join(pid_t pid, unsigned mask)
 /* After joining: every namespace of mask differs from the saved one. */
 static bool all_new(const struct nscg_ns_saved *saved, unsigned mask)
 {
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++) {
 		struct stat old, now;
 		char path[32];
-		if (!(mask & ns_table[i].bit))
+		if (!(mask & nscg_ns_kinds[i].bit))
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", nscg_ns_kinds[i].proc);
 		if (fstat(saved->fd[i], &old) < 0 || stat(path, &now) < 0 ||
 		    (old.st_ino == now.st_ino && old.st_dev == now.st_dev))
 			return false;

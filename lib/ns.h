@@ -6,10 +6,34 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "log.h"
+
+/* The namespaces a session gets, as bits of the policy's "namespaces". */
+#define NSCG_NS_CGROUP 0x1u
+#define NSCG_NS_MOUNT 0x2u
+#define NSCG_NS_IPC 0x4u
+#define NSCG_NS_UTS 0x8u
+#define NSCG_NS_ALL 0xfu
+#define NSCG_NS_COUNT 4
+
+/* One kind of namespace: its name in the policy and on the helper's
+ * command line, its name under /proc/PID/ns, its bit and its clone flag. */
+struct nscg_ns_kind {
+	const char *name;
+	const char *proc;
+	unsigned bit;
+	int clone_flag;
+};
+
+/* Every kind, in the order of their bits. */
+extern const struct nscg_ns_kind nscg_ns_kinds[NSCG_NS_COUNT];
+
+/* The bit of the kind called name[0..n) ("mount"), or 0 if none is. */
+unsigned nscg_ns_bit(const char *name, size_t n);
 
 /* The inode of the initial cgroup namespace, fixed by the kernel
  * (PROC_CGROUP_INIT_INO in include/linux/proc_ns.h). */
@@ -17,7 +41,7 @@
 
 /* The caller's own namespaces and working directory, to come back to. */
 struct nscg_ns_saved {
-	int fd[4]; /* cgroup, mnt, ipc, uts, from /proc/self/ns */
+	int fd[NSCG_NS_COUNT]; /* in the order of nscg_ns_kinds, from /proc/self/ns */
 	int cwd; /* O_PATH, in the caller's mount namespace */
 	char cwd_path[4096]; /* the same by name, for the new namespace */
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The policy: /etc/security/nscg.conf plus the drop-ins in nscg.d/, parsed
- * with iniparser, checked, and resolved for one login.
+/* The policy: /etc/security/nscg.conf plus the drop-ins in nscg.d/, in
+ * iniparser's dialect, checked, and resolved for one login.
  *
  * Loading never stops at the first problem: every error and warning is
  * kept as a diagnostic naming the file and line. A policy with errors must
@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "limits.h"
+#include "ns.h"
 
 #ifndef NSCG_HELPER_PATH
 #define NSCG_HELPER_PATH "/usr/libexec/nscg/nscg-helper"
@@ -42,22 +45,10 @@ enum nscg_key {
 	NSCG_KEY_TMP_SIZE,
 	NSCG_KEY_LIMIT_USER_MANAGER,
 	NSCG_KEY_LIMITS, /* first limit key */
-	NSCG_KEY_COUNT = NSCG_KEY_LIMITS + 2 * 8,
+	NSCG_KEY_COUNT = NSCG_KEY_LIMITS + 2 * NSCG_LIMIT_COUNT,
 };
 
 #define NSCG_KEY_FIRST_SCOPED NSCG_KEY_ENABLED
-
-enum nscg_limit {
-	NSCG_MEMORY_MAX,
-	NSCG_MEMORY_HIGH,
-	NSCG_MEMORY_SWAP_MAX,
-	NSCG_CPU_MAX,
-	NSCG_CPU_WEIGHT,
-	NSCG_PIDS_MAX,
-	NSCG_IO_WEIGHT,
-	NSCG_CPUSET_CPUS,
-	NSCG_LIMIT_COUNT,
-};
 
 enum nscg_level {
 	NSCG_LEVEL_USER,
@@ -80,13 +71,6 @@ enum nscg_private_tmp { NSCG_TMP_HOST, NSCG_TMP_USER, NSCG_TMP_SESSION };
 #define NSCG_TMPFS_FLOOR (1ull << 20)
 enum nscg_mode { NSCG_MODE_AUTO, NSCG_MODE_STANDALONE, NSCG_MODE_SYSTEMD };
 
-/* Bits of the "namespaces" key. */
-#define NSCG_NS_CGROUP 0x1u
-#define NSCG_NS_MOUNT 0x2u
-#define NSCG_NS_IPC 0x4u
-#define NSCG_NS_UTS 0x8u
-#define NSCG_NS_ALL 0xfu
-
 /* Smallest values that still let a login start; below them a value is an
  * error rather than a limit. */
 #define NSCG_MEMORY_FLOOR (32ull << 20)
@@ -104,14 +88,15 @@ struct nscg_origin {
 };
 
 /* One effective value. num holds bools, enums, byte counts (percentages
- * already converted), CPU percent, weights, counts and the namespace mask;
- * NSCG_UNLIMITED (UINT64_MAX) means "max". str holds strings: paths, lists,
- * the hostname template and the canonical cpuset list. text is the value
- * as written in the file. */
+ * already converted), CPU percent, weights, counts and the namespace mask
+ * (NSCG_NS_* bits); NSCG_UNLIMITED means "max". str holds strings: paths,
+ * lists and the hostname template. cpus holds a cpuset.cpus value. text
+ * is the value as written in the file. */
 struct nscg_value {
 	bool set;
 	uint64_t num;
 	const char *str;
+	const struct nscg_cpuset *cpus;
 	const char *text;
 	struct nscg_origin origin;
 };
@@ -123,13 +108,19 @@ struct nscg_diag {
 	const char *msg;
 };
 
+struct nscg_policy;
+/* One file as the line scanner read it (policy-internal.h). */
+struct nscg_policy_file;
+
 struct nscg_load_opts {
 	uint64_t physmem; /* bytes of RAM for "N%" sizes; 0: this host's */
 	uid_t trusted_uid; /* owner policy files must have; root in production */
 	bool lint; /* also run the checks only nscgctl check needs */
+	/* Called for every file free of syntax errors, after it was read:
+	 * nscg_policy_check_dialect (policy-ini.h) in the tools; NULL in the
+	 * module, which parses each file once. */
+	void (*dialect_check)(struct nscg_policy *p, const struct nscg_policy_file *f);
 };
-
-struct nscg_policy;
 
 /* Load path (NULL: NSCG_CONF_PATH) and the drop-in directory beside it
  * (the path with ".conf" replaced by ".d"). Returns 0 and a policy that
@@ -163,12 +154,12 @@ struct nscg_request {
 };
 
 /* The policy resolved for one login; values point into the policy, which
- * must outlive it. Release with nscg_resolved_done. */
+ * must outlive it, and into the struct itself (not to be copied). */
 struct nscg_resolved {
 	struct nscg_value v[NSCG_KEY_COUNT];
 	bool exempt;
 	const char *exempt_why; /* static text when exempt */
-	char *owned[NSCG_KEY_COUNT]; /* strings built while resolving */
+	struct nscg_cpuset united[2]; /* per level: cpuset.cpus of several groups */
 };
 
 /* Resolve the policy for req: user over group over default over built-in,
@@ -179,7 +170,11 @@ int nscg_policy_resolve(const struct nscg_policy *p,
 			const struct nscg_request *req,
 			struct nscg_resolved *out);
 
-void nscg_resolved_done(struct nscg_resolved *r);
+/* The limits of one level of r. A session CPU quota above the user's is
+ * the user's: the user cgroup bounds it anyway, and cgroup v1 refuses to
+ * write more than the parent has. */
+void nscg_resolved_limits(const struct nscg_resolved *r, enum nscg_level level,
+			  struct nscg_limits *out);
 
 /* The key as written in the policy, e.g. "session.memory.max". */
 const char *nscg_key_name(enum nscg_key key);

@@ -284,20 +284,6 @@ static void log_refusal(const char *user, int live, const struct nscg_value *max
 		 user, live, (unsigned long long)max->num, origin_file(max), max->origin.line);
 }
 
-/* The session level's limits. A CPU quota above the user's means the
- * user's (the user cgroup bounds it anyway), and cgroup v1 refuses to
- * write more than the parent's: clamp it. */
-static void session_limits(const struct nscg_resolved *res, struct nscg_limits *out)
-{
-	struct nscg_limits user;
-
-	nscg_limits_from_policy(res, NSCG_LEVEL_SESSION, out);
-	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &user);
-	if (user.set[NSCG_CPU_MAX] && user.num[NSCG_CPU_MAX] != NSCG_UNLIMITED &&
-	    out->set[NSCG_CPU_MAX] && out->num[NSCG_CPU_MAX] > user.num[NSCG_CPU_MAX])
-		out->num[NSCG_CPU_MAX] = user.num[NSCG_CPU_MAX];
-}
-
 /* Whether the user's tasks leave no room for a login under
  * user.pids.max: the login's own processes (the caller, the shell, the
  * helper for a moment, sshd's session child) would be refused their
@@ -439,10 +425,10 @@ static enum nscg_open_result open_standalone(struct nscg_session *s,
 		return ret;
 	}
 	/* The user's limits every time: the policy may have changed. */
-	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &lim);
+	nscg_resolved_limits(res, NSCG_LEVEL_USER, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
 		goto fail;
-	session_limits(res, &lim);
+	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
 		goto fail;
 	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
@@ -507,8 +493,8 @@ static enum nscg_open_result open_systemd(struct nscg_session *s,
 			return NSCG_OPEN_REFUSED;
 		}
 	}
-	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
-	session_limits(res, &slim);
+	nscg_resolved_limits(res, NSCG_LEVEL_USER, &ulim);
+	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &slim);
 	/* The slice keeps runtime properties past the session: reset what
 	 * the policy leaves unset. The scope is new with each login. What
 	 * the user starts through their systemd manager (systemd-run --user,
@@ -562,8 +548,8 @@ static enum nscg_open_result open_job(struct nscg_session *s, const struct nscg_
 	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
 	snprintf(description, sizeof(description), "pam_nscg session of %s (%s)", user,
 		 service ? service : "no service");
-	nscg_limits_from_policy(res, NSCG_LEVEL_USER, &ulim);
-	session_limits(res, &slim);
+	nscg_resolved_limits(res, NSCG_LEVEL_USER, &ulim);
+	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &slim);
 	if (s->host.layout != NSCG_LAYOUT_V2)
 		log_v1_unapplied(&ulim, &slim, log);
 	/* Where close moves the caller back to, before it ends the scope. */
@@ -752,7 +738,7 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	_cleanup_free_ char *pwbuf = NULL;
 	char **groups = NULL, esc[96];
 	size_t ngroups = 0;
-	bool resolved = false, have_canon = false;
+	bool have_canon = false;
 	enum kind kind;
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	struct nscg_helper helper = { .pid = -1, .sock = -1 };
@@ -814,7 +800,6 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 		nscg_log_errno(log, LOG_ERR, r, "cannot resolve the policy for %s", pw.pw_name);
 		goto out;
 	}
-	resolved = true;
 	/* A login from inside a sandbox leaves it first, unless it is the
 	 * sandbox user's own; exempt or not. */
 	if ((ret = leave_sandbox(&pw, log)) != NSCG_OPEN_SANDBOXED)
@@ -961,10 +946,6 @@ out:
 	nscg_close(helper_fd);
 	nscg_close(tmp_fd);
 	nscg_session_free(s);
-	if (resolved)
-		nscg_resolved_done(&res);
-	if (have_canon)
-		nscg_resolved_done(&canon);
 	nscg_strv_free(groups, ngroups);
 	nscg_policy_free(p);
 	return ret;

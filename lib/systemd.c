@@ -100,34 +100,6 @@ int nscg_logind_current(struct nscg_logind_session *out)
 	return logind_confirm(out);
 }
 
-int nscg_cpus_to_mask(const char *list, uint8_t *mask, size_t cap, size_t *len)
-{
-	*len = 0;
-	memset(mask, 0, cap);
-	for (const char *p = list; *p;) {
-		char *end;
-		unsigned long lo = strtoul(p, &end, 10), hi = lo;
-		if (end == p)
-			return -EINVAL;
-		if (*end == '-') {
-			p = end + 1;
-			hi = strtoul(p, &end, 10);
-			if (end == p)
-				return -EINVAL;
-		}
-		if (hi < lo || hi / 8 >= cap)
-			return -ERANGE;
-		for (unsigned long c = lo; c <= hi; c++)
-			mask[c / 8] |= (uint8_t)(1u << (c % 8));
-		if (hi / 8 + 1 > *len)
-			*len = hi / 8 + 1;
-		p = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			return -EINVAL;
-	}
-	return 0;
-}
-
 #ifndef HAVE_SYSTEMD
 
 /* Nothing to ask: the path is all there is (uid from the slice). */
@@ -419,16 +391,17 @@ static int append_limits(sd_bus_message *m, const struct nscg_limits *lim, bool 
 			return r;
 		n++;
 	}
-	if ((lim->set[NSCG_CPUSET_CPUS] && lim->cpus) || reset) {
-		uint8_t mask[1024];
-		size_t len = 0;
-		if (lim->set[NSCG_CPUSET_CPUS] && lim->cpus &&
-		    (r = nscg_cpus_to_mask(lim->cpus, mask, sizeof(mask), &len)) < 0)
-			return r;
+	if (lim->set[NSCG_CPUSET_CPUS] || reset) {
+		uint8_t mask[NSCG_MAX_CPUS / 8];
+		int len = 0;
+		/* Reset: an empty mask, all CPUs. */
+		if (lim->set[NSCG_CPUSET_CPUS] &&
+		    (len = nscg_cpuset_to_bytes(&lim->cpus, mask, sizeof(mask))) < 0)
+			return len;
 		if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 ||
 		    (r = sd_bus_message_append(m, "s", "AllowedCPUs")) < 0 ||
 		    (r = sd_bus_message_open_container(m, 'v', "ay")) < 0 ||
-		    (r = sd_bus_message_append_array(m, 'y', mask, len)) < 0 ||
+		    (r = sd_bus_message_append_array(m, 'y', mask, (size_t)len)) < 0 ||
 		    (r = sd_bus_message_close_container(m)) < 0 ||
 		    (r = sd_bus_message_close_container(m)) < 0)
 			return r;

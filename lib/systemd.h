@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cgroup.h"
+#include "limits.h"
 #include "log.h"
 
 /* The logind session a process is in, read off its cgroup path:
@@ -46,10 +46,6 @@ int nscg_logind_count_sessions(uid_t uid);
 
 /* Whether this build can talk to systemd. */
 bool nscg_have_systemd(void);
-
-/* A canonical CPU list ("0-3,8") as systemd's AllowedCPUs byte mask: bit
- * b of byte i is CPU 8*i+b. *len: the bytes used. -EINVAL, -ERANGE. */
-int nscg_cpus_to_mask(const char *list, uint8_t *mask, size_t cap, size_t *len);
 
 /* Set the limits of one level on a unit, at runtime. With reset, the
  * properties the policy leaves unset are sent too, as "no limit": for a

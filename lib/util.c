@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "util.h"
 
+#include "limits.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

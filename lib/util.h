@@ -12,8 +12,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define NSCG_UNLIMITED UINT64_MAX
-
 /* Longest user or group name accepted anywhere (LOGIN_NAME_MAX - 1). */
 #define NSCG_NAME_MAX 255
 

@@ -21,11 +21,21 @@ readelf -sW "$BUILD/nscgctl" | grep -q '_chk@' && pass build/nscgctl/fortify || 
 exports=$(nm -D --defined-only "$mod" | awk '{print $3}' | sort | tr '\n' ' ')
 [ "$exports" = "pam_sm_close_session pam_sm_open_session " ] &&
 	pass build/module-exports || fail build/module-exports "$exports"
-# -z defs: no undefined symbol left for the caller to provide.
 # -z defs at link time and the RTLD_NOW load test cover unresolved
-# symbols; -z nodelete keeps iniparser's callback into us valid.
-readelf -dW "$mod" | grep -q 'FLAGS_1.*NODELETE' && pass build/module-nodelete ||
-	fail build/module-nodelete
+# symbols. What each binary loads: the module reads the policy itself
+# (iniparser is the tools' check of that reading), and the root-run
+# helper needs neither the policy nor systemd.
+needed() { readelf -dW "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
+case " $(needed "$mod")" in
+*libiniparser*) fail build/module-no-iniparser "$(needed "$mod")" ;;
+*) pass build/module-no-iniparser ;;
+esac
+case " $(needed "$BUILD/nscg-helper")" in
+*libiniparser* | *libsystemd*) fail build/helper-lean "$(needed "$BUILD/nscg-helper")" ;;
+*) pass build/helper-lean ;;
+esac
+readelf -dW "$mod" | grep -q 'FLAGS_1.*NODELETE' && fail build/module-unloadable "linked -z nodelete" ||
+	pass build/module-unloadable
 
 dest=$(mktemp -d /tmp/nscg-dest-XXXXXX)
 on_exit "rm -rf '$dest'"

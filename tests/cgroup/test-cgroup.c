@@ -172,7 +172,7 @@ int main(void)
 	lim.set[NSCG_PIDS_MAX] = true, lim.num[NSCG_PIDS_MAX] = 16;
 	lim.set[NSCG_CPU_MAX] = true, lim.num[NSCG_CPU_MAX] = 50;
 	lim.set[NSCG_CPU_WEIGHT] = true, lim.num[NSCG_CPU_WEIGHT] = 200;
-	lim.set[NSCG_CPUSET_CPUS] = true, lim.cpus = "0";
+	lim.set[NSCG_CPUSET_CPUS] = true, lim.cpus.w[0] = 1;
 	lim.set[NSCG_IO_WEIGHT] = true, lim.num[NSCG_IO_WEIGHT] = 500;
 	logbuf[0] = '\0';
 	T("apply", nscg_cgroup_apply(&host, &sess, &lim, "session", &tlog) == 0);

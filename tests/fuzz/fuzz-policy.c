@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "policy-ini.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const groups[] = { "dev", "build", "Dev", "g" };
 	static const char *const users[] = { "alice", "Alice", "u", "ci-bot" };
 	struct nscg_load_opts opts = { .physmem = 8ull << 30,
-				       .trusted_uid = geteuid(), .lint = true };
+				       .trusted_uid = geteuid(), .lint = true,
+				       .dialect_check = nscg_policy_check_dialect };
 	struct nscg_policy *p = NULL;
 	int fd;
 
@@ -66,7 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int k = 0; k < NSCG_KEY_COUNT; k++)
 				nscg_value_format((enum nscg_key)k, &r.v[k], buf,
 						  sizeof(buf));
-			nscg_resolved_done(&r);
 		}
 	}
 	nscg_policy_free(p);

@@ -51,7 +51,6 @@ static int list_keys(void)
 		       k < NSCG_KEY_FIRST_SCOPED ? "global" : "scoped",
 		       v->set ? v->text : "unset");
 	}
-	nscg_resolved_done(&res);
 	nscg_policy_free(p);
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy-ini.h"
+#include "policy-internal.h"
 #include "test-unit.h"
 #include "util.h"
 
@@ -37,6 +39,15 @@ static const struct nscg_value *val(const struct nscg_resolved *r,
 				    enum nscg_level l, enum nscg_limit k)
 {
 	return &r->v[nscg_limit_key(l, k)];
+}
+
+/* The level's cpuset.cpus as a canonical list. */
+static const char *cpus_of(const struct nscg_resolved *r, enum nscg_level l)
+{
+	static char buf[256];
+
+	nscg_cpuset_format(val(r, l, NSCG_CPUSET_CPUS)->cpus, buf, sizeof(buf));
+	return buf;
 }
 
 /* Load a single-file policy from text; no drop-ins. */
@@ -89,7 +100,7 @@ static void test_clean_policy(void)
 	CHECK(num(&r, NSCG_LEVEL_USER, NSCG_CPU_MAX) == 250);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_SWAP_MAX) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_HIGH) == NSCG_UNLIMITED);
-	CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_CPUSET_CPUS)->str, "0-1"));
+	CHECK(!strcmp(cpus_of(&r, NSCG_LEVEL_SESSION), "0-1"));
 	CHECK(!val(&r, NSCG_LEVEL_USER, NSCG_PIDS_MAX)->set);
 	CHECK(r.v[NSCG_KEY_NAMESPACES].num == (NSCG_NS_CGROUP | NSCG_NS_MOUNT));
 	CHECK(!strcmp(r.v[NSCG_KEY_HOSTNAME].str, "%u-%h"));
@@ -99,7 +110,6 @@ static void test_clean_policy(void)
 	CHECK(val(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX)->origin.line == 12);
 	CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX)->origin.section, "default"));
 	CHECK(strstr(val(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX)->origin.file, "clean.conf"));
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -119,11 +129,9 @@ static void test_builtin_defaults(void)
 	CHECK(r.v[NSCG_KEY_KILL_ON_CLOSE].num == 1);
 	CHECK(r.v[NSCG_KEY_MAX_SESSIONS].num == NSCG_UNLIMITED);
 	CHECK(!val(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX)->set);
-	nscg_resolved_done(&r);
 	/* systemd-user is skipped by default (DESIGN.md §3). */
 	CHECK(resolve(p, "bob", NULL, 0, "systemd-user", &r) == 0);
 	CHECK(r.exempt);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -208,11 +216,10 @@ static void test_good_values(void)
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_CPU_MAX) == NSCG_UNLIMITED);
 	CHECK(num(&r, NSCG_LEVEL_USER, NSCG_MEMORY_MAX) == NSCG_UNLIMITED);
 	CHECK(num(&r, NSCG_LEVEL_USER, NSCG_MEMORY_SWAP_MAX) == 1ull << 40);
-	CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_CPUSET_CPUS)->str, "0-3,8"));
+	CHECK(!strcmp(cpus_of(&r, NSCG_LEVEL_SESSION), "0-3,8"));
 	CHECK(r.v[NSCG_KEY_NAMESPACES].num == 0);
 	CHECK(r.v[NSCG_KEY_ENABLED].num == 1 && !r.exempt);
 	CHECK(!strcmp(r.v[NSCG_KEY_HOSTNAME].str, ""));
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -365,7 +372,6 @@ static void test_duplicate_key_warns(void)
 	CHECK(resolve(p, "a", NULL, 0, NULL, &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == 200);
 	CHECK(val(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX)->origin.line == 6);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -391,11 +397,9 @@ static void test_precedence(void)
 	CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX)->origin.section, "group:dev"));
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_CPU_WEIGHT) == 10);
 	CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_CPU_WEIGHT)->origin.section, "default"));
-	nscg_resolved_done(&r);
 	/* Not in dev: default applies. A user section never leaks to others. */
 	CHECK(resolve(p, "bob", groups, 1, NULL, &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX) == 1 * GiB);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -428,12 +432,11 @@ static void test_most_generous_group(void)
 		CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == NSCG_UNLIMITED);
 		CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_CPU_MAX) == 400);
 		/* CPU sets are united. */
-		CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_CPUSET_CPUS)->str, "0-1,4"));
+		CHECK(!strcmp(cpus_of(&r, NSCG_LEVEL_SESSION), "0-1,4"));
 		CHECK(val(&r, NSCG_LEVEL_SESSION, NSCG_CPUSET_CPUS)->origin.merged == 1);
 		/* Not a limit: the group section read last wins, whatever
 		 * the order of the user's groups. */
 		CHECK(!strcmp(r.v[NSCG_KEY_HOSTNAME].str, "big"));
-		nscg_resolved_done(&r);
 	}
 	nscg_policy_free(p);
 }
@@ -464,12 +467,10 @@ static void test_dropins(void)
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX) == 3 * GiB);
 	CHECK(strstr(val(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX)->origin.file, "20-later.conf"));
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == 99);
-	nscg_resolved_done(&r);
 	/* The same group in a later file overrides it, even downwards: the
 	 * generous rule is between different groups only. */
 	CHECK(resolve(p, "u", groups, 1, NULL, &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX) == 4 * GiB);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -546,13 +547,10 @@ static void test_case(void)
 	CHECK(resolve(p, "Alice", NULL, 0, NULL, &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == 100);
 	CHECK(!strcmp(val(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX)->origin.section, "user:Alice"));
-	nscg_resolved_done(&r);
 	CHECK(resolve(p, "alice", NULL, 0, NULL, &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == 200);
-	nscg_resolved_done(&r);
 	CHECK(resolve(p, "ALICE", NULL, 0, NULL, &r) == 0);
 	CHECK(!val(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX)->set);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -574,7 +572,6 @@ static void test_hostile_requests(void)
 	/* Odd group names from NSS match nothing and hurt nothing. */
 	CHECK(resolve(p, "ok", groups, 5, "ss\nhd", &r) == 0);
 	CHECK(num(&r, NSCG_LEVEL_SESSION, NSCG_PIDS_MAX) == 100);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -588,17 +585,13 @@ static void test_exemptions(void)
 
 	CHECK(resolve(p, "root2", admins, 1, "sshd", &r) == 0);
 	CHECK(r.exempt && strstr(r.exempt_why, "enabled"));
-	nscg_resolved_done(&r);
 	CHECK(resolve(p, "u", NULL, 0, "sudo", &r) == 0);
 	CHECK(r.exempt && strstr(r.exempt_why, "skip_services"));
-	nscg_resolved_done(&r);
 	/* skip_services replaces the default list. */
 	CHECK(resolve(p, "u", NULL, 0, "systemd-user", &r) == 0);
 	CHECK(!r.exempt);
-	nscg_resolved_done(&r);
 	CHECK(resolve(p, "u", NULL, 0, "sudo-i", &r) == 0);
 	CHECK(!r.exempt);
-	nscg_resolved_done(&r);
 	nscg_policy_free(p);
 }
 
@@ -612,10 +605,8 @@ static void test_resolve_is_pure(void)
 
 	CHECK(resolve(p, "u", g, 2, NULL, &r1) == 0);
 	CHECK(resolve(p, "u", g, 2, NULL, &r2) == 0);
-	CHECK(!strcmp(val(&r1, NSCG_LEVEL_SESSION, NSCG_CPUSET_CPUS)->str, "0-1"));
-	CHECK(!strcmp(val(&r2, NSCG_LEVEL_SESSION, NSCG_CPUSET_CPUS)->str, "0-1"));
-	nscg_resolved_done(&r1);
-	nscg_resolved_done(&r2);
+	CHECK(!strcmp(cpus_of(&r1, NSCG_LEVEL_SESSION), "0-1"));
+	CHECK(!strcmp(cpus_of(&r2, NSCG_LEVEL_SESSION), "0-1"));
 	nscg_policy_free(p);
 }
 
@@ -647,6 +638,11 @@ static void check_fixture_dir(const char *sub, bool good)
 		CHECK(len >= 0);
 		t_write(rel, text, 0644);
 		struct nscg_policy *p = t_load(rel);
+		/* The module reads without the dialect check: the same. */
+		struct nscg_policy *once = t_load_with(rel, NULL);
+		CHECK(nscg_policy_errors(once) == nscg_policy_errors(p));
+		CHECK(nscg_policy_diag_count(once) == nscg_policy_diag_count(p));
+		nscg_policy_free(once);
 		unsigned expected = 0;
 		for (char *s = text; (s = strstr(s, "# expect ")); s++) {
 			unsigned line;
@@ -674,6 +670,39 @@ static void check_fixture_dir(const char *sub, bool good)
 	}
 	closedir(d);
 	CHECK(files > 0);
+}
+
+/* The dialect check hands iniparser the bytes the scanner read: bytes
+ * that say something else (512M changed to 256M on their way to
+ * iniparser) are an error on that line. */
+static void tampered_check(struct nscg_policy *p, const struct nscg_policy_file *f)
+{
+	char *copy = strndup(f->buf, f->len), *at = copy ? strstr(copy, "512M") : NULL;
+	struct nscg_policy_file other = *f;
+
+	CHECK(at);
+	if (!at)
+		return;
+	memcpy(at, "256M", 4);
+	other.buf = copy;
+	nscg_policy_check_dialect(p, &other);
+	free(copy);
+}
+
+static void test_dialect_check(void)
+{
+	const char *text = "[default]\nsession.pids.max = 100\nsession.memory.max = 512M\n";
+	struct nscg_policy *p;
+
+	t_write("dialect.conf", text, 0644);
+	p = t_load("dialect.conf");
+	CHECK(nscg_policy_errors(p) == 0);
+	nscg_policy_free(p);
+	p = t_load_with("dialect.conf", tampered_check);
+	CHECK(nscg_policy_errors(p) == 1);
+	CHECK(t_has_diag(p, true, "dialect.conf", 3, "iniparser reads this line differently"));
+	CHECK(!t_has_diag(p, true, "dialect.conf", 2, "iniparser"));
+	nscg_policy_free(p);
 }
 
 static void test_fixtures_good(void)
@@ -711,6 +740,7 @@ const struct test policy_tests[] = {
 	{ "policy/hostile_requests", test_hostile_requests },
 	{ "policy/exemptions", test_exemptions },
 	{ "policy/resolve_is_pure", test_resolve_is_pure },
+	{ "policy/dialect_check", test_dialect_check },
 	{ "policy/fixtures_good", test_fixtures_good },
 	{ "policy/fixtures_bad", test_fixtures_bad },
 	{ "policy/example_conf_is_clean", test_example_conf },

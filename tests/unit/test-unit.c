@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "test-unit.h"
+#include "policy-ini.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,10 +64,11 @@ const char *t_write(const char *rel, const char *content, unsigned mode)
 	return path;
 }
 
-struct nscg_policy *t_load(const char *rel)
+struct nscg_policy *t_load_with(const char *rel, nscg_dialect_check_fn *check)
 {
 	struct nscg_load_opts opts = {
 		.physmem = 16ull << 30, .trusted_uid = geteuid(), .lint = true,
+		.dialect_check = check,
 	};
 	struct nscg_policy *p = NULL;
 
@@ -75,6 +77,11 @@ struct nscg_policy *t_load(const char *rel)
 		exit(2);
 	}
 	return p;
+}
+
+struct nscg_policy *t_load(const char *rel)
+{
+	return t_load_with(rel, nscg_policy_check_dialect);
 }
 
 bool t_has_diag(const struct nscg_policy *p, bool error, const char *file,

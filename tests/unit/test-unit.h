@@ -33,7 +33,11 @@ const char *t_dir(void);
 /* Write content to t_dir()/rel with mode, creating parent directories. */
 const char *t_write(const char *rel, const char *content, unsigned mode);
 /* Load t_dir()/rel with this process's uid trusted and 16 GiB of RAM. */
+/* Load t_path(rel) as nscgctl does: with the dialect check. */
 struct nscg_policy *t_load(const char *rel);
+/* ... with another dialect check, or NULL for none, as the module does. */
+typedef void nscg_dialect_check_fn(struct nscg_policy *p, const struct nscg_policy_file *f);
+struct nscg_policy *t_load_with(const char *rel, nscg_dialect_check_fn *check);
 /* The path t_dir()/rel, in a static buffer. */
 const char *t_path(const char *rel);
 /* True if p has a diagnostic of that severity whose file ends in file,

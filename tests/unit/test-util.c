@@ -107,22 +107,30 @@ static void test_logind_parse(void)
 	CHECK(nscg_logind_parse("0::/user-1.slice/session-0123456789012345678901234567890123.scope\n", &ls) == 0);
 }
 
-static void test_cpus_to_mask(void)
+static void test_cpuset_bytes(void)
 {
+	struct nscg_cpuset set;
 	uint8_t m[4];
-	size_t len;
+	char buf[64];
 
-	CHECK(nscg_cpus_to_mask("0-3,9", m, sizeof(m), &len) == 0);
-	CHECK(len == 2 && m[0] == 0x0f && m[1] == 0x02);
-	CHECK(nscg_cpus_to_mask("8", m, sizeof(m), &len) == 0);
-	CHECK(len == 2 && m[0] == 0 && m[1] == 0x01);
-	CHECK(nscg_cpus_to_mask("31", m, sizeof(m), &len) == 0 && len == 4 && m[3] == 0x80);
-	CHECK(nscg_cpus_to_mask("", m, sizeof(m), &len) == 0 && len == 0);
-	CHECK(nscg_cpus_to_mask("32", m, sizeof(m), &len) == -ERANGE);
-	CHECK(nscg_cpus_to_mask("3-1", m, sizeof(m), &len) == -ERANGE);
-	CHECK(nscg_cpus_to_mask("a", m, sizeof(m), &len) == -EINVAL);
-	CHECK(nscg_cpus_to_mask("1;2", m, sizeof(m), &len) == -EINVAL);
-	CHECK(nscg_cpus_to_mask("1-", m, sizeof(m), &len) == -EINVAL);
+	CHECK(nscg_cpuset_parse("9,0-3", &set) == 0);
+	CHECK(nscg_cpuset_to_bytes(&set, m, sizeof(m)) == 2 && m[0] == 0x0f && m[1] == 0x02);
+	nscg_cpuset_format(&set, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "0-3,9"));
+	CHECK(nscg_cpuset_parse("8", &set) == 0);
+	CHECK(nscg_cpuset_to_bytes(&set, m, sizeof(m)) == 2 && m[0] == 0 && m[1] == 0x01);
+	CHECK(nscg_cpuset_parse("31", &set) == 0);
+	CHECK(nscg_cpuset_to_bytes(&set, m, sizeof(m)) == 4 && m[3] == 0x80);
+	CHECK(nscg_cpuset_parse("32", &set) == 0 && nscg_cpuset_to_bytes(&set, m, sizeof(m)) == -ERANGE);
+	memset(&set, 0, sizeof(set));
+	CHECK(nscg_cpuset_to_bytes(&set, m, sizeof(m)) == 0);
+	CHECK(nscg_cpuset_parse("", &set) == -EINVAL);
+	CHECK(nscg_cpuset_parse("3-1", &set) == -ERANGE);
+	CHECK(nscg_cpuset_parse("1024", &set) == -ERANGE);
+	CHECK(nscg_cpuset_parse("a", &set) == -EINVAL);
+	CHECK(nscg_cpuset_parse("1;2", &set) == -EINVAL);
+	CHECK(nscg_cpuset_parse("1-", &set) == -EINVAL);
+	CHECK(nscg_cpuset_parse("0,,1", &set) == -EINVAL);
 }
 
 /* This process's own /proc/PID/stat, its parent and start time. */
@@ -144,7 +152,7 @@ const struct test util_tests[] = {
 	{ "util/hostile_names", test_hostile_names },
 	{ "util/escape", test_escape },
 	{ "util/logind_parse", test_logind_parse },
-	{ "util/cpus_to_mask", test_cpus_to_mask },
+	{ "util/cpuset_bytes", test_cpuset_bytes },
 	{ "util/proc_stat", test_proc_stat },
 	{ NULL, NULL },
 };
