@@ -38,10 +38,12 @@ endif
 
 # The module reads the policy with its own line scanner and links no
 # iniparser; the tools hold that scanner to iniparser (lib/policy-ini.c).
-MODULE_DEPS  = $(SD_LIBS)
-LIBNSCG_DEPS = -liniparser $(SD_LIBS)
+# libsystemd is loaded at run time where systemd mode needs it (sdbus.c).
+MODULE_DEPS  = -ldl
+LIBNSCG_DEPS = -liniparser -ldl
 
-# systemd mode needs libsystemd (sd-bus, sd-login): SYSTEMD=1 requires it,
+# systemd mode needs libsystemd's sd-bus: SYSTEMD=1 requires its headers
+# (the library itself is loaded at run time, when a login needs it),
 # SYSTEMD=0 builds without (standalone mode only), the default uses it
 # when pkg-config finds it.
 SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1 || echo 0)
@@ -50,7 +52,7 @@ DEFS    += -DHAVE_SYSTEMD=1
 SD_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 
-LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/usertmp.c lib/session.c lib/systemd.c
+LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/usertmp.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 

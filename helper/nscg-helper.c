@@ -84,26 +84,6 @@ static int fail(int err, const char *fmt, ...)
 	return 1;
 }
 
-/* Superoptions of a v1 mount without rw/ro: what the mount must repeat. */
-static void v1_options(const char *opts, char *out, size_t len)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	while (*opts) {
-		size_t n = strcspn(opts, ",");
-		bool skip = (n == 2 && (!strncmp(opts, "rw", 2) || !strncmp(opts, "ro", 2)));
-		if (!skip && o + n + 2 < len) {
-			if (o)
-				out[o++] = ',';
-			memcpy(out + o, opts, n);
-			o += n;
-			out[o] = '\0';
-		}
-		opts += n + (opts[n] == ',');
-	}
-}
-
 /* The session's view of /sys/fs/cgroup (DESIGN.md §4): the same
  * hierarchies, rooted at the cgroup namespace root, on a read-only tmpfs
  * for v1 and hybrid hosts. Mount flags as the host's: nosuid,nodev,noexec. */
@@ -112,11 +92,14 @@ static int remount_cgroupfs(const struct nscg_host *host)
 	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	int r;
 
-	if (host->layout == NSCG_LAYOUT_V2) {
+	for (size_t i = 0; i < host->n && host->layout == NSCG_LAYOUT_V2; i++) {
+		const struct nscg_hier *h = &host->h[i];
+		if (strcmp(h->mount, CGROUP_MOUNT))
+			continue;
 		if (umount2(CGROUP_MOUNT, MNT_DETACH) < 0)
 			return fail(-errno, "cannot unmount %s", CGROUP_MOUNT);
-		if (mount("cgroup2", CGROUP_MOUNT, "cgroup2", flags, NULL) < 0)
-			return fail(-errno, "cannot mount cgroup2 on %s", CGROUP_MOUNT);
+		if ((r = h->ops->mount(h, CGROUP_MOUNT, flags)) < 0)
+			return fail(r, "cannot mount cgroup2 on %s", CGROUP_MOUNT);
 		return 0;
 	}
 	/* A fresh tmpfs on top hides the host's tree from this namespace. */
@@ -125,22 +108,15 @@ static int remount_cgroupfs(const struct nscg_host *host)
 	for (size_t i = 0; i < host->n; i++) {
 		const struct nscg_hier *h = &host->h[i];
 		const char *name = h->mount + sizeof(CGROUP_MOUNT);
-		char path[300], opts[256];
-		bool v2 = h->ops == &nscg_backend_v2;
+		char path[300];
 
 		snprintf(path, sizeof(path), "%s/%s", CGROUP_MOUNT, name);
 		if (mkdir(path, 0555) < 0 && errno != EEXIST)
 			return fail(-errno, "cannot create %s", path);
-		v1_options(h->opts, opts, sizeof(opts));
-		/* The exact option set of the host's mount: another set
-		 * would be EBUSY, a new hierarchy EPERM. */
-		r = v2 ? mount("cgroup2", path, "cgroup2", flags, NULL) :
-			 mount("cgroup", path, "cgroup", flags, opts);
-		if (r < 0)
-			return fail(-errno, "cannot mount %s (%s)", path,
-				    v2 ? "cgroup2" : opts);
+		if ((r = h->ops->mount(h, path, flags)) < 0)
+			return fail(r, "cannot mount %s (%s %s)", path, h->ops->name, h->opts);
 		/* Co-mounted controllers get a link each: cpu -> cpu,cpuacct. */
-		if (!v2 && strchr(name, ',')) {
+		if (strchr(name, ',')) {
 			char one[64];
 			for (const char *c = name; *c;) {
 				size_t n = strcspn(c, ",");

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 
 static int put(int dirfd, const char *file, const char *val, bool *done)
 {
@@ -151,8 +152,87 @@ static void v1_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 	}
 }
 
+/* Hierarchies with controllers; named ones (name=systemd) belong to
+ * their manager and are left alone. */
+static bool v1_used(const struct nscg_hier *h)
+{
+	return h->ctrls && !h->named;
+}
+
+/* A v1 line lists the hierarchy's controllers, as its mount directory
+ * under /sys/fs/cgroup is named ("cpu,cpuacct"). */
+static bool v1_owns_line(const struct nscg_hier *h, const char *ctrls)
+{
+	const char *slash = strrchr(h->mount, '/');
+
+	return *ctrls && !strcmp(ctrls, slash ? slash + 1 : h->mount);
+}
+
+/* v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and
+ * no task can join it; start from the parent's. */
+static int v1_prepare(const struct nscg_hier *h, int parent, int child)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	char val[4096];
+	int r;
+
+	if (!(h->ctrls & NSCG_CTRL_CPUSET))
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		if ((r = nscg_read_at(child, files[i], val, sizeof(val))) < 0)
+			return r;
+		if (r > 1)
+			continue; /* already set */
+		if ((r = nscg_read_at(parent, files[i], val, sizeof(val))) < 0 ||
+		    (r = nscg_write_at(child, files[i], val)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int v1_kill_all(const struct nscg_hier *h, int dirfd)
+{
+	return -EOPNOTSUPP;
+}
+
+static int v1_freeze(const struct nscg_hier *h, int dirfd, bool frozen)
+{
+	if (!(h->ctrls & NSCG_CTRL_FREEZER))
+		return -EOPNOTSUPP;
+	return nscg_write_at(dirfd, "freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
+/* The host's super options without rw/ro: the exact set the kernel
+ * wants again (another set is EBUSY, a new hierarchy EPERM). */
+static int v1_mount(const struct nscg_hier *h, const char *where, unsigned long flags)
+{
+	char opts[sizeof(h->opts)];
+	size_t o = 0;
+
+	opts[0] = '\0';
+	for (const char *c = h->opts; *c;) {
+		size_t n = strcspn(c, ",");
+		bool skip = n == 2 && (!strncmp(c, "rw", 2) || !strncmp(c, "ro", 2));
+		if (!skip && o + n + 2 < sizeof(opts)) {
+			if (o)
+				opts[o++] = ',';
+			memcpy(opts + o, c, n);
+			o += n;
+			opts[o] = '\0';
+		}
+		c += n + (c[n] == ',');
+	}
+	return mount("cgroup", where, "cgroup", flags, opts) < 0 ? -errno : 0;
+}
+
 const struct nscg_backend nscg_backend_v1 = {
 	.name = "v1",
+	.used = v1_used,
+	.owns_line = v1_owns_line,
+	.prepare = v1_prepare,
 	.apply = v1_apply,
 	.usage = v1_usage,
+	.kill_all = v1_kill_all,
+	.freeze = v1_freeze,
+	.mount = v1_mount,
 };

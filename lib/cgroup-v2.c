@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 
 static void fmt_max(uint64_t v, char *buf, size_t len)
 {
@@ -100,8 +101,70 @@ static void v2_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 	}
 }
 
+/* Every v2 hierarchy holds sessions: the unified one of a hybrid host
+ * too, for cgroup.kill and its cgroup namespace root. */
+static bool v2_used(const struct nscg_hier *h)
+{
+	return true;
+}
+
+static bool v2_owns_line(const struct nscg_hier *h, const char *ctrls)
+{
+	return *ctrls == '\0'; /* "0::PATH" */
+}
+
+/* Enable in parent the controllers of ours this hierarchy offers that
+ * are not enabled yet, so that the child gets them. */
+static int v2_prepare(const struct nscg_hier *h, int parent, int child)
+{
+	static const char *const want[] = { "memory", "cpu", "cpuset", "pids", "io" };
+	char cur[512], line[128];
+	size_t o = 0;
+	int r;
+
+	if ((r = nscg_read_at(parent, "cgroup.subtree_control", cur, sizeof(cur))) < 0)
+		return r;
+	unsigned enabled = nscg_ctrl_mask(cur, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+		unsigned bit = nscg_ctrl_mask(want[i], NULL);
+		if ((h->ctrls & bit) && !(enabled & bit))
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s+%s", o ? " " : "",
+					      want[i]);
+	}
+	return o ? nscg_write_at(parent, "cgroup.subtree_control", line) : 0;
+}
+
+/* Linux >= 5.14; written rather than checked for, as whether the real
+ * uid may write it says nothing (under su that is the user's). */
+static int v2_kill_all(const struct nscg_hier *h, int dirfd)
+{
+	int r = nscg_write_at(dirfd, "cgroup.kill", "1");
+
+	return r == -ENOENT ? -EOPNOTSUPP : r;
+}
+
+static int v2_freeze(const struct nscg_hier *h, int dirfd, bool frozen)
+{
+	int r = nscg_write_at(dirfd, "cgroup.freeze", frozen ? "1" : "0");
+
+	return r == -ENOENT ? -EOPNOTSUPP : r;
+}
+
+/* Options of a cgroup2 mount outside the initial cgroup namespace are
+ * ignored: none are given. */
+static int v2_mount(const struct nscg_hier *h, const char *where, unsigned long flags)
+{
+	return mount("cgroup2", where, "cgroup2", flags, NULL) < 0 ? -errno : 0;
+}
+
 const struct nscg_backend nscg_backend_v2 = {
 	.name = "v2",
+	.used = v2_used,
+	.owns_line = v2_owns_line,
+	.prepare = v2_prepare,
 	.apply = v2_apply,
 	.usage = v2_usage,
+	.kill_all = v2_kill_all,
+	.freeze = v2_freeze,
+	.mount = v2_mount,
 };

@@ -38,8 +38,7 @@ static unsigned ctrl_bit(const char *name, size_t n)
 	return 0;
 }
 
-/* The controllers named in a comma or space separated list. */
-static unsigned ctrl_mask(const char *list, bool *other)
+unsigned nscg_ctrl_mask(const char *list, bool *other)
 {
 	unsigned mask = 0;
 
@@ -155,7 +154,7 @@ void nscg_host_close(struct nscg_host *host)
 
 bool nscg_hier_used(const struct nscg_hier *h)
 {
-	return h->ops == &nscg_backend_v2 || (h->ctrls && !h->named);
+	return h->ops->used(h);
 }
 
 /* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPT...] -
@@ -245,7 +244,7 @@ int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 			/* Only what the root offers can be enabled below it. */
 			if (nscg_read_at(h->root_fd, "cgroup.controllers", ctrls,
 					 sizeof(ctrls)) >= 0)
-				h->ctrls = ctrl_mask(ctrls, NULL);
+				h->ctrls = nscg_ctrl_mask(ctrls, NULL);
 			/* Accounting comes with the cpu controller, and the
 			 * freezer is core on v2. */
 			if (h->ctrls & NSCG_CTRL_CPU)
@@ -257,7 +256,7 @@ int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 				unified = true;
 		} else {
 			bool other = false;
-			h->ctrls = ctrl_mask(opts, &other);
+			h->ctrls = nscg_ctrl_mask(opts, &other);
 			h->named = !h->ctrls && !other;
 		}
 		out->n++;
@@ -270,50 +269,6 @@ int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 	out->layout = v2_root ? NSCG_LAYOUT_V2 :
 		      unified ? NSCG_LAYOUT_HYBRID :
 				NSCG_LAYOUT_V1;
-	return 0;
-}
-
-/* Enable, in the v2 cgroup at dirfd, the controllers of ours that the
- * hierarchy offers and that are not enabled yet. */
-static int v2_enable_controllers(const struct nscg_hier *h, int dirfd)
-{
-	static const char *const want[] = { "memory", "cpu", "cpuset", "pids", "io" };
-	char cur[512], line[128];
-	size_t o = 0;
-
-	if (nscg_read_at(dirfd, "cgroup.subtree_control", cur, sizeof(cur)) < 0)
-		return -errno;
-	unsigned enabled = ctrl_mask(cur, NULL);
-	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
-		unsigned bit = ctrl_bit(want[i], strlen(want[i]));
-		if ((h->ctrls & bit) && !(enabled & bit))
-			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s+%s",
-					      o ? " " : "", want[i]);
-	}
-	return o ? nscg_write_at(dirfd, "cgroup.subtree_control", line) : 0;
-}
-
-/* v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and no
- * task can join it; start from the parent's. */
-static int v1_cpuset_inherit(int parent, int child)
-{
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-	char val[4096];
-	int r;
-
-	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		r = nscg_read_at(child, files[i], val, sizeof(val));
-		if (r < 0)
-			return r;
-		if (r > 1)
-			continue; /* already set */
-		r = nscg_read_at(parent, files[i], val, sizeof(val));
-		if (r < 0)
-			return r;
-		r = nscg_write_at(child, files[i], val);
-		if (r < 0)
-			return r;
-	}
 	return 0;
 }
 
@@ -349,15 +304,6 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 			memcpy(comp, c, n);
 			comp[n] = '\0';
 			c += n + !last;
-			if (create && h->ops == &nscg_backend_v2) {
-				r = v2_enable_controllers(h, fd);
-				if (r < 0) {
-					nscg_log_errno(log, LOG_ERR, r,
-						       "cannot enable controllers above %s/%s",
-						       h->mount, comp);
-					goto fail;
-				}
-			}
 			bool made = false;
 			if (create) {
 				if (mkdirat(fd, comp, 0755) == 0)
@@ -380,17 +326,12 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 				goto fail;
 			}
 			/* Not only when we made it: a concurrent login may have
-			 * made it an instant ago and not filled it in yet. */
-			if (create && (h->ctrls & NSCG_CTRL_CPUSET) &&
-			    h->ops == &nscg_backend_v1) {
-				r = v1_cpuset_inherit(fd, child);
-				if (r < 0) {
-					nscg_close(child);
-					nscg_log_errno(log, LOG_ERR, r,
-						       "cannot set up cpuset %s/%s",
-						       h->mount, path);
-					goto fail;
-				}
+			 * made it an instant ago and not prepared it yet. */
+			if (create && (r = h->ops->prepare(h, fd, child)) < 0) {
+				nscg_close(child);
+				nscg_log_errno(log, LOG_ERR, r, "cannot prepare %s/%s for tasks",
+					       h->mount, path);
+				goto fail;
 			}
 			if (made && last && created)
 				*created = true;
@@ -414,6 +355,36 @@ void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
 		if (nscg_hier_used(&host->h[i]))
 			out->fd[i] = openat(host->h[i].root_fd, path,
 					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int nscg_cgroup_open_of(const struct nscg_host *host, pid_t pid, const char *leaf,
+			struct nscg_cgroup *out)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *ctrls, *path;
+	int r;
+
+	nscg_cgroup_init(out);
+	if ((r = nscg_proc_cgroup_read(pid, &buf)) < 0)
+		return r;
+	for (char *cur = buf; nscg_proc_cgroup_next(&cur, &ctrls, &path);) {
+		const char *base = strrchr(path, '/');
+		if (leaf && strcmp(base ? base + 1 : path, leaf))
+			continue;
+		for (size_t i = 0; i < host->n; i++) {
+			const struct nscg_hier *h = &host->h[i];
+			if (!nscg_hier_used(h) || out->fd[i] >= 0 || !h->ops->owns_line(h, ctrls))
+				continue;
+			out->fd[i] = openat(h->root_fd, path[1] ? path + 1 : ".",
+					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (out->fd[i] < 0) {
+				r = -errno;
+				nscg_cgroup_close(out);
+				return r;
+			}
+		}
+	}
+	return 0;
 }
 
 int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
@@ -465,9 +436,7 @@ int nscg_cgroup_attach(const struct nscg_host *host,
 	return 0;
 }
 
-/* Whether the cgroup has any process, in any used hierarchy. */
-int nscg_cgroup_count_procs(const struct nscg_host *host,
-			    const struct nscg_cgroup *cg)
+int nscg_cgroup_populated(const struct nscg_host *host, const struct nscg_cgroup *cg)
 {
 	for (size_t i = 0; i < host->n; i++) {
 		char buf[16];
@@ -504,25 +473,13 @@ int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
 }
 
 
-static int set_frozen(int fd, bool v2, bool frozen)
-{
-	return nscg_write_at(fd, v2 ? "cgroup.freeze" : "freezer.state",
-			     v2 ? (frozen ? "1" : "0") :
-				  (frozen ? "FROZEN" : "THAWED"));
-}
-
-/* Send SIGKILL to every process of the cgroup at dirfd (one hierarchy),
- * holding it frozen meanwhile when freezer_fd >= 0 so nothing forks. */
-static int kill_listed(int dirfd, int freezer_fd, bool freezer_v2)
+/* SIGKILL every pid listed in cgroup.procs at dirfd. */
+static int kill_listed(int dirfd)
 {
 	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	int r;
+	_cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int r = fd < 0 ? -errno : nscg_read_fd(fd, 4u << 20, &buf, NULL);
 
-	if (freezer_fd >= 0)
-		(void)set_frozen(freezer_fd, freezer_v2, true);
-	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	r = fd < 0 ? -errno : nscg_read_fd(fd, 4u << 20, &buf, NULL);
 	for (char *s = r < 0 ? NULL : buf, *end; s && *s; s = end) {
 		long pid = strtol(s, &end, 10);
 		if (end == s)
@@ -530,54 +487,45 @@ static int kill_listed(int dirfd, int freezer_fd, bool freezer_v2)
 		if (pid > 0)
 			(void)kill((pid_t)pid, SIGKILL);
 	}
-	if (freezer_fd >= 0)
-		(void)set_frozen(freezer_fd, freezer_v2, false);
 	return r < 0 ? r : 0;
+}
+
+/* Kill once: cgroup.kill where a hierarchy has it, else SIGKILL to every
+ * pid listed, with the cgroup frozen meanwhile where a hierarchy can
+ * freeze it, so that nothing forks between listing and killing. */
+static void kill_round(const struct nscg_host *host, const struct nscg_cgroup *cg)
+{
+	size_t frozen = host->n;
+
+	for (size_t i = 0; i < host->n; i++)
+		if (cg->fd[i] >= 0 && host->h[i].ops->kill_all(&host->h[i], cg->fd[i]) == 0)
+			return;
+	for (size_t i = 0; i < host->n && frozen == host->n; i++)
+		if (cg->fd[i] >= 0 && host->h[i].ops->freeze(&host->h[i], cg->fd[i], true) == 0)
+			frozen = i;
+	for (size_t i = 0; i < host->n; i++)
+		if (cg->fd[i] >= 0)
+			(void)kill_listed(cg->fd[i]);
+	if (frozen < host->n)
+		(void)host->h[frozen].ops->freeze(&host->h[frozen], cg->fd[frozen], false);
 }
 
 int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		     unsigned timeout_ms)
 {
 	uint64_t deadline = nscg_now_ms() + timeout_ms;
-	int killfd = -1, freezer = -1, any = -1;
-	bool freezer_v2 = false;
 
-	for (size_t i = 0; i < host->n; i++) {
-		const struct nscg_hier *h = &host->h[i];
-		if (cg->fd[i] < 0)
-			continue;
-		if (any < 0)
-			any = cg->fd[i];
-		if (h->ops == &nscg_backend_v2) {
-			/* Whether the kernel has it (>= 5.14), not whether the
-			 * real uid may write it: under su that is the user's. */
-			struct stat st;
-			if (fstatat(cg->fd[i], "cgroup.kill", &st, AT_SYMLINK_NOFOLLOW) == 0)
-				killfd = cg->fd[i];
-			else if (freezer < 0) {
-				freezer = cg->fd[i];
-				freezer_v2 = true;
-			}
-		} else if ((h->ctrls & NSCG_CTRL_FREEZER) && freezer < 0) {
-			freezer = cg->fd[i];
-		}
-	}
-	if (any < 0)
-		return 0;
 	/* Under load the killed take a while to leave: look again after
 	 * 1, 2, 4 ... at most 64 ms, so that hundreds of closes waiting at
 	 * once do not keep the CPUs busy with looking. */
 	for (unsigned pause = 1;; pause = pause < 64 ? pause * 2 : 64) {
-		if (nscg_cgroup_count_procs(host, cg) == 0)
-			return 0;
+		int r = nscg_cgroup_populated(host, cg);
+		if (r <= 0)
+			return r == -ENOENT ? 0 : r;
 		uint64_t now = nscg_now_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		/* A refused write falls back to signalling every pid. */
-		bool killed = killfd >= 0 && nscg_write_at(killfd, "cgroup.kill", "1") == 0;
-		for (size_t i = 0; !killed && i < host->n; i++)
-			if (cg->fd[i] >= 0)
-				(void)kill_listed(cg->fd[i], freezer, freezer_v2);
+		kill_round(host, cg);
 		nscg_sleep_ms(deadline - now < pause ? (unsigned)(deadline - now) : pause);
 	}
 }

@@ -35,6 +35,10 @@ enum {
 
 struct nscg_backend;
 
+/* The NSCG_CTRL_* bits of the controllers named in a comma or space
+ * separated list; *other (if given) is set when it names another one. */
+unsigned nscg_ctrl_mask(const char *list, bool *other);
+
 struct nscg_hier {
 	const struct nscg_backend *ops;
 	int root_fd; /* O_PATH of the mount point */
@@ -97,8 +101,13 @@ int nscg_cgroup_attach(const struct nscg_host *host,
 		       const struct nscg_cgroup *cg, pid_t pid);
 
 /* 1 if cg holds any process (in any used hierarchy), 0 if none, or -errno. */
-int nscg_cgroup_count_procs(const struct nscg_host *host,
-			    const struct nscg_cgroup *cg);
+int nscg_cgroup_populated(const struct nscg_host *host, const struct nscg_cgroup *cg);
+
+/* The cgroups of process pid (0: this one) in each used hierarchy, from
+ * /proc/PID/cgroup; with leaf, only in the hierarchies where its last
+ * component is leaf. */
+int nscg_cgroup_open_of(const struct nscg_host *host, pid_t pid, const char *leaf,
+			struct nscg_cgroup *out);
 
 /* The tasks in cg and its pids.max (NSCG_UNLIMITED for "max"), from
  * the first hierarchy with the pids controller; -ENOENT if none has it. */
@@ -133,14 +142,30 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 		      const struct nscg_cgroup *parent, const char *name,
 		      unsigned timeout_ms);
 
-/* The backend of one hierarchy: file names and formats of v1 or v2. */
+/* The backend of one hierarchy: what differs between v1 and v2. */
 struct nscg_backend {
 	const char *name;
+	/* Whether pam_nscg puts sessions into h (nscg_hier_used). */
+	bool (*used)(const struct nscg_hier *h);
+	/* Whether a line of /proc/PID/cgroup listing ctrls is h's. */
+	bool (*owns_line)(const struct nscg_hier *h, const char *ctrls);
+	/* A cgroup just made (or found) at child under parent, before it
+	 * holds a task: v2 enables the controllers in parent, v1 cpuset
+	 * gives the child its parent's CPUs and memory nodes. */
+	int (*prepare)(const struct nscg_hier *h, int parent, int child);
 	/* Write lim's values this hierarchy carries; set done[k] for each. */
 	int (*apply)(const struct nscg_hier *h, int dirfd,
 		     const struct nscg_limits *lim, bool *done);
 	/* Fill the fields of u this hierarchy knows. */
 	void (*usage)(const struct nscg_hier *h, int dirfd, struct nscg_usage *u);
+	/* SIGKILL every process of the cgroup at once (cgroup.kill);
+	 * -EOPNOTSUPP where this hierarchy or kernel cannot. */
+	int (*kill_all)(const struct nscg_hier *h, int dirfd);
+	/* Freeze or thaw the cgroup; -EOPNOTSUPP where it cannot. */
+	int (*freeze)(const struct nscg_hier *h, int dirfd, bool frozen);
+	/* Mount h at where, as the caller's cgroup namespace sees it, with
+	 * the host's own option set (another set would be EBUSY on v1). */
+	int (*mount)(const struct nscg_hier *h, const char *where, unsigned long flags);
 };
 
 extern const struct nscg_backend nscg_backend_v1;

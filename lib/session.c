@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "session.h"
+/* A login's session: what it gets is decided first (policy, user,
+ * exemptions, on_error, the manager), then built (helper, cgroups,
+ * namespaces) and at logout ended. The cgroups are the manager's
+ * (session-internal.h); everything else is here. */
+#include "session-internal.h"
 
 #include "record.h"
-#include "sweep.h"
-#include "systemd.h"
+#include "sdbus.h"
 #include "usertmp.h"
 #include "util.h"
 
@@ -14,31 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* How long a close waits for the session's processes to die: under load
- * (hundreds of logins ending at once) SIGKILLed processes can take
- * seconds to leave their cgroup. */
-#define KILL_TIMEOUT_MS 10000
-#define RMDIR_TIMEOUT_MS 500
 #define MAX_DIAGS_LOGGED 10
-/* Tasks a login needs free under user.pids.max to start at all. */
-#define NSCG_LOGIN_TASKS 4u
-
-void nscg_session_free(struct nscg_session *s)
-{
-	if (!s)
-		return;
-	nscg_cgroup_close(&s->orig);
-	nscg_cgroup_close(&s->user);
-	nscg_cgroup_close(&s->sess);
-	nscg_ns_close(&s->saved);
-	nscg_host_close(&s->host);
-	free(s);
-}
 
 /* setns into a mount namespace fails with EINVAL when the fs_struct is
  * shared, i.e. in a multithreaded caller; refuse those up front. */
@@ -46,56 +28,14 @@ static int thread_count(void)
 {
 	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
+	int r;
 
-	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
-		return -EIO;
+	if (fd < 0)
+		return -errno;
+	if ((r = nscg_read_fd(fd, 1 << 16, &buf, NULL)) < 0)
+		return r;
 	const char *t = strstr(buf, "\nThreads:");
-	return t ? atoi(t + 9) : -EIO;
-}
-
-
-/* The cgroup of a process in each used hierarchy, from procfile
- * (/proc/PID/cgroup); with leaf, only in the hierarchies where its last
- * component is leaf. */
-static int open_cgroups_of(const char *procfile, const struct nscg_host *h, const char *leaf,
-			   struct nscg_cgroup *out)
-{
-	_cleanup_close_ int fd = open(procfile, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-
-	nscg_cgroup_init(out);
-	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
-		return -EIO;
-	for (char *line = buf, *nl; line && *line; line = nl) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl++ = '\0';
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		const char *ctrls = c1 + 1, *path = c2 + 1;
-		for (size_t i = 0; i < h->n; i++) {
-			const struct nscg_hier *hi = &h->h[i];
-			const char *mname = strrchr(hi->mount, '/') + 1;
-			bool v2 = hi->ops == &nscg_backend_v2;
-			/* v2 is "0::"; a v1 line lists the hierarchy's
-			 * controllers, as its mount directory is named. */
-			if (!nscg_hier_used(hi) || out->fd[i] >= 0 ||
-			    (v2 ? *ctrls != '\0' : strcmp(ctrls, mname)))
-				continue;
-			if (leaf && strcmp(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, leaf))
-				continue;
-			out->fd[i] = openat(hi->root_fd, path[1] ? path + 1 : ".",
-					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (out->fd[i] < 0) {
-				int r = -errno;
-				nscg_cgroup_close(out);
-				return r;
-			}
-		}
-	}
-	return 0;
+	return t ? atoi(t + 9) : -EBADMSG;
 }
 
 /* The uid whose sandbox holds this process, from the first component
@@ -103,10 +43,9 @@ static int open_cgroups_of(const char *procfile, const struct nscg_host *h, cons
  * paths as the initial cgroup namespace shows them; -ENOENT if none. */
 static int sandbox_owner(uid_t *owner)
 {
-	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
 
-	if (fd < 0 || nscg_read_fd(fd, 1 << 16, &buf, NULL) < 0)
+	if (nscg_proc_cgroup_read(0, &buf) < 0)
 		return -EIO;
 	for (char *c = strstr(buf, "/user-"); c; c = strstr(c + 1, "/user-")) {
 		char digits[16];
@@ -134,7 +73,7 @@ static int move_to_init_cgroups(const struct nscg_log *log)
 
 	if ((r = nscg_host_detect(NULL, &host, log)) < 0)
 		return r;
-	r = open_cgroups_of("/proc/1/cgroup", &host, NULL, &init);
+	r = nscg_cgroup_open_of(&host, 1, NULL, &init);
 	if (r == 0) {
 		r = nscg_cgroup_attach(&host, &init, 0);
 		nscg_cgroup_close(&init);
@@ -209,8 +148,6 @@ out:
 	return ret;
 }
 
-#define LOCK_TIMEOUT_MS 5000
-
 /* The hostname template with %u, %h, %s expanded; characters a hostname
  * cannot hold become '-'. */
 static void expand_hostname(const char *tpl, const char *user, const char *sid,
@@ -244,31 +181,12 @@ static void log_policy_errors(const struct nscg_policy *p, const struct nscg_log
 	size_t shown = 0;
 
 	for (size_t i = 0; i < nscg_policy_diag_count(p) && shown < MAX_DIAGS_LOGGED; i++) {
-		const struct nscg_diag *d = nscg_policy_diag(p, i);
-		if (!d->error)
+		const struct nscg_diag *dg = nscg_policy_diag(p, i);
+		if (!dg->error)
 			continue;
-		nscg_log(log, LOG_ERR, "%s:%u: %s", d->file ? d->file : "?", d->line, d->msg);
+		nscg_log(log, LOG_ERR, "%s:%u: %s", dg->file ? dg->file : "?", dg->line, dg->msg);
 		shown++;
 	}
-}
-
-/* Undo a half-built standalone session: back to where the caller was,
- * remove what this open made (a session cgroup made in some hierarchies
- * only, too), its record, and the user cgroup if it holds no session. */
-static void undo(struct nscg_session *s)
-{
-	char path[256];
-
-	(void)nscg_cgroup_attach(&s->host, &s->orig, 0);
-	if (s->name[0]) {
-		struct nscg_cgroup user;
-		snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-		nscg_cgroup_open_existing(&s->host, path, &user);
-		if (nscg_cgroup_rmdir(&s->host, &user, s->name, RMDIR_TIMEOUT_MS) == 0)
-			(void)nscg_record_remove(s->uid, s->name);
-		nscg_cgroup_close(&user);
-	}
-	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
 }
 
 static const char *origin_file(const struct nscg_value *v)
@@ -276,321 +194,26 @@ static const char *origin_file(const struct nscg_value *v)
 	return v->origin.file ? v->origin.file : "built-in";
 }
 
-static void log_refusal(const char *user, int live, const struct nscg_value *max,
-			const struct nscg_log *log)
+void nscg_log_refusal(const char *user, int live, const struct nscg_value *max,
+		      const struct nscg_log *log)
 {
 	nscg_log(log, LOG_NOTICE,
 		 "refusing a login of %s: %d sessions are open and max_sessions is %llu (%s:%u)",
 		 user, live, (unsigned long long)max->num, origin_file(max), max->origin.line);
 }
 
-/* Whether the user's tasks leave no room for a login under
- * user.pids.max: the login's own processes (the caller, the shell, the
- * helper for a moment, sshd's session child) would be refused their
- * fork. The user caused it from inside their own limits, so on_error has
- * no say: the login gets a clear refusal, never an unconfined way in.
- * (The kernel never refuses the move of a process into a full cgroup,
- * only a fork there: what pam_nscg itself starts is forked outside.) */
-static bool no_room_for_a_login(const struct nscg_session *s, const char *user,
-				const struct nscg_log *log)
-{
-	uint64_t cur, max;
-
-	if (nscg_cgroup_pids(&s->host, &s->user, &cur, &max) < 0 || max == NSCG_UNLIMITED ||
-	    cur + NSCG_LOGIN_TASKS <= max)
-		return false;
-	nscg_log(log, LOG_NOTICE,
-		 "refusing a login of %s: the user's processes fill user.pids.max (%llu of %llu tasks; a login needs %u free); on_error does not apply to a limit the user filled",
-		 user, (unsigned long long)cur, (unsigned long long)max, NSCG_LOGIN_TASKS);
-	return true;
-}
-
-/* A fresh session name, and its record written (before the session
- * cgroup exists: a session cgroup without a record is then never one
- * being built, and a sweep may take it for an orphan without the lock). */
-static int new_session_record(struct nscg_session *s, const char *user,
-			      const struct nscg_log *log)
-{
-	uint32_t rnd;
-	struct nscg_record rec = {
-		.uid = s->uid, .leader = s->opener,
-		.leader_start = nscg_pid_start_time(s->opener), .kill = s->kill_on_close,
-	};
-
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-		return nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
-	snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
-	snprintf(rec.user, sizeof(rec.user), "%s", user);
-	snprintf(rec.session, sizeof(rec.session), "%s", s->name);
-	snprintf(rec.parent, sizeof(rec.parent), "%s", s->parent);
-	return nscg_record_write(&rec, log);
-}
-
-/* Make the session cgroup in every hierarchy, and on the way the parent
- * and the user cgroup where missing. Logins take no lock for it: a close
- * may remove the user cgroup between this walk making it and making the
- * session in it (ENOENT), and then the walk is tried again; once the
- * session exists, the user cgroup holds it and no close can remove it.
- * Then the user cgroup is opened, and max_sessions (under the uid lock,
- * which only logins counting sessions take) and the room under
- * user.pids.max are checked. */
-static enum nscg_open_result make_session(struct nscg_session *s,
-					  const struct nscg_resolved *res,
-					  const char *user,
-					  const struct nscg_log *log)
-{
-	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
-	_cleanup_close_ int lock_fd = -1;
-	char path[256];
-	int races = 0, live = 0;
-
-	if (max->num != NSCG_UNLIMITED) {
-		/* Counting and making, one login of the uid at a time. */
-		if ((lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log)) < 0)
-			return NSCG_OPEN_FAILED;
-		snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-		struct nscg_cgroup ucg;
-		nscg_cgroup_open_existing(&s->host, path, &ucg);
-		live = nscg_count_sessions(&s->host, &ucg);
-		nscg_cgroup_close(&ucg);
-		if (live < 0 && live != -ENOENT) {
-			nscg_log_errno(log, LOG_ERR, live, "cannot list the sessions of uid %u",
-				       (unsigned)s->uid);
-			return NSCG_OPEN_FAILED;
-		}
-		if (live > 0 && (uint64_t)live >= max->num) {
-			log_refusal(user, live, max, log);
-			return NSCG_OPEN_REFUSED;
-		}
-	}
-	/* A fresh name: mkdir must create it, so an orphan is never reused. */
-	for (int tries = 0; tries < 8;) {
-		bool created = false;
-		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent, (unsigned)s->uid, s->name);
-		/* On failure the name stays, for undo to remove what was
-		 * made in some hierarchies. A race with a close is quiet. */
-		int r = nscg_cgroup_open(&s->host, path, true, &s->sess, &created,
-					 races < 3 ? NULL : log);
-		if (r == -ENOENT && races < 3) {
-			races++;
-			continue;
-		}
-		if (r < 0) {
-			if (races >= 3)
-				return NSCG_OPEN_FAILED;
-			/* Logged quietly above: say it now. */
-			nscg_log_errno(log, LOG_ERR, r, "cannot create %s", path);
-			return NSCG_OPEN_FAILED;
-		}
-		if (created)
-			break;
-		/* Taken (an orphan of the same name): its record was ours. */
-		nscg_cgroup_close(&s->sess);
-		(void)nscg_record_remove(s->uid, s->name);
-		if (++tries == 8 || new_session_record(s, user, log) < 0) {
-			s->name[0] = '\0';
-			return NSCG_OPEN_FAILED;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-	if (nscg_cgroup_open(&s->host, path, false, &s->user, NULL, log) < 0)
-		return NSCG_OPEN_FAILED;
-	if (no_room_for_a_login(s, user, log))
-		return NSCG_OPEN_REFUSED;
-	return NSCG_OPEN_SANDBOXED;
-}
-
-/* Standalone mode: make <parent>/user-UID/session-ID in every hierarchy,
- * write the limits and move the caller in. On failure what was made is
- * removed again (s->name names the session cgroup once tried). */
-static enum nscg_open_result open_standalone(struct nscg_session *s,
-					     const struct nscg_resolved *res,
-					     const char *user,
-					     const struct nscg_log *log)
-{
-	enum nscg_open_result ret;
-	struct nscg_limits lim;
-	int r;
-
-	/* The user's sessions nobody will close go first. */
-	(void)nscg_sweep_user_at_login(&s->host, s->parent, s->uid,
-				       res->v[NSCG_KEY_MAX_SESSIONS].num, log);
-	if (new_session_record(s, user, log) < 0) {
-		s->name[0] = '\0';
-		return NSCG_OPEN_FAILED;
-	}
-	ret = make_session(s, res, user, log);
-	if (ret != NSCG_OPEN_SANDBOXED) {
-		undo(s);
-		return ret;
-	}
-	/* The user's limits every time: the policy may have changed. */
-	nscg_resolved_limits(res, NSCG_LEVEL_USER, &lim);
-	if (nscg_cgroup_apply(&s->host, &s->user, &lim, "user", log) < 0)
-		goto fail;
-	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &lim);
-	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
-		goto fail;
-	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
-		goto fail;
-	}
-	snprintf(s->where, sizeof(s->where), "%s/user-%u/%s", s->parent,
-		 (unsigned)s->uid, s->name);
-	return NSCG_OPEN_SANDBOXED;
-fail:
-	undo(s);
-	return NSCG_OPEN_FAILED;
-}
-
-/* systemd applies these on cgroup v2 only: say so on other layouts. */
-static void log_v1_unapplied(const struct nscg_limits *ulim, const struct nscg_limits *slim,
-			     const struct nscg_log *log)
-{
-	static const struct {
-		enum nscg_limit limit;
-		const char *key;
-	} v2only[] = {
-		{ NSCG_MEMORY_HIGH, "memory.high" },
-		{ NSCG_MEMORY_SWAP_MAX, "memory.swap.max" },
-		{ NSCG_CPUSET_CPUS, "cpuset.cpus" },
-	};
-	char keys[160] = "";
-	size_t o = 0;
-
-	for (size_t i = 0; i < ELEMENTSOF(v2only); i++)
-		if ((ulim->set[v2only[i].limit] || slim->set[v2only[i].limit]) && o < sizeof(keys))
-			o += (size_t)snprintf(keys + o, sizeof(keys) - o, "%s%s", o ? ", " : "",
-					      v2only[i].key);
-	if (o)
-		nscg_log(log, LOG_NOTICE,
-			 "systemd applies %s only on cgroup v2; this host is not pure v2, so they are not applied",
-			 keys);
-}
-
-/* systemd mode: the caller is in logind's scope already (s->orig). The
- * limits go to systemd as unit properties; nothing is created. */
-static enum nscg_open_result open_systemd(struct nscg_session *s,
-					  const struct nscg_logind_session *ls,
-					  const struct nscg_resolved *res,
-					  const char *user,
-					  const struct nscg_log *log)
-{
-	struct nscg_limits ulim, slim;
-
-	/* The other logind sessions of the user: ours is one of them. */
-	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
-	if (max->num != NSCG_UNLIMITED) {
-		int n = nscg_logind_count_sessions(s->uid);
-		if (n < 0) {
-			nscg_log_errno(log, LOG_ERR, n, "cannot count the logind sessions of uid %u",
-				       (unsigned)s->uid);
-			return NSCG_OPEN_FAILED;
-		}
-		int live = n > 0 ? n - 1 : 0;
-		if ((uint64_t)live >= max->num) {
-			log_refusal(user, live, max, log);
-			return NSCG_OPEN_REFUSED;
-		}
-	}
-	nscg_resolved_limits(res, NSCG_LEVEL_USER, &ulim);
-	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &slim);
-	/* The slice keeps runtime properties past the session: reset what
-	 * the policy leaves unset. The scope is new with each login. What
-	 * the user starts through their systemd manager (systemd-run --user,
-	 * D-Bus activation) runs in user@UID.service, outside the scope:
-	 * with limit_user_manager it gets a session's limits too, else none
-	 * of its own (reset: the unit outlives the session as the slice). */
-	struct nscg_limits none = { 0 };
-	char manager[48];
-	snprintf(manager, sizeof(manager), "user@%u.service", (unsigned)s->uid);
-	const struct nscg_unit_limits units[] = {
-		{ ls->slice, &ulim, true },
-		{ ls->scope, &slim, false },
-		{ manager, res->v[NSCG_KEY_LIMIT_USER_MANAGER].num ? &slim : &none, true },
-	};
-	if (s->host.layout != NSCG_LAYOUT_V2)
-		log_v1_unapplied(&ulim, &slim, log);
-	if (nscg_sd_set_limits(units, ELEMENTSOF(units), s->bus_timeout_ms, log) < 0)
-		return NSCG_OPEN_FAILED;
-	/* The scope, for the usage at close (read, never written): opened
-	 * now, as systemd may have just put it into more hierarchies. */
-	int r = open_cgroups_of("/proc/self/cgroup", &s->host, ls->scope, &s->sess);
-	if (r < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", ls->scope);
-		return NSCG_OPEN_FAILED;
-	}
-	snprintf(s->name, sizeof(s->name), "%s", ls->scope);
-	snprintf(s->logind_id, sizeof(s->logind_id), "%s", ls->id);
-	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", ls->slice, ls->scope);
-	return NSCG_OPEN_SANDBOXED;
-}
-
-/* A login that is no logind session, on a systemd machine (a cron or at
- * job): a transient scope nscg-UID-ID.scope in user-UID.slice, started
- * with the caller and the helper in it and the session.* limits; the
- * user.* limits on the slice. systemd's own way to a cgroup in its tree,
- * as systemd-run --scope; nothing of pam_nscg's own there. */
-static enum nscg_open_result open_job(struct nscg_session *s, const struct nscg_resolved *res,
-				      const char *user, const char *service, pid_t helper,
-				      const struct nscg_log *log)
-{
-	struct nscg_limits ulim, slim;
-	char slice[40], description[320];
-	uint32_t rnd;
-
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
-		return NSCG_OPEN_FAILED;
-	}
-	snprintf(s->logind_id, sizeof(s->logind_id), "%08x", rnd);
-	snprintf(s->name, sizeof(s->name), "nscg-%u-%08x.scope", (unsigned)s->uid, rnd);
-	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
-	snprintf(description, sizeof(description), "pam_nscg session of %s (%s)", user,
-		 service ? service : "no service");
-	nscg_resolved_limits(res, NSCG_LEVEL_USER, &ulim);
-	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &slim);
-	if (s->host.layout != NSCG_LAYOUT_V2)
-		log_v1_unapplied(&ulim, &slim, log);
-	/* Where close moves the caller back to, before it ends the scope. */
-	if (nscg_sd_pid_unit(getpid(), s->orig_unit, sizeof(s->orig_unit)) < 0)
-		s->orig_unit[0] = '\0';
-	const pid_t pids[] = { getpid(), helper };
-	if (nscg_sd_start_scope(s->name, slice, pids, helper > 0 ? 2 : 1, description, &slim,
-				s->bus_timeout_ms, log) < 0)
-		return NSCG_OPEN_FAILED;
-	/* Now that the slice is loaded: its limits, unset ones reset. */
-	const struct nscg_unit_limits units[] = { { slice, &ulim, true } };
-	if (nscg_sd_set_limits(units, 1, s->bus_timeout_ms, log) < 0)
-		return NSCG_OPEN_FAILED;
-	int r = open_cgroups_of("/proc/self/cgroup", &s->host, s->name, &s->sess);
-	if (r < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", s->name);
-		return NSCG_OPEN_FAILED;
-	}
-	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", slice, s->name);
-	return NSCG_OPEN_SANDBOXED;
-}
-
-/* What a login's sandbox is made of. */
-enum kind {
-	KIND_STANDALONE, /* cgroups of pam_nscg's own */
-	KIND_LOGIND, /* the logind session's scope (systemd mode) */
-	KIND_JOB, /* no logind session on a systemd machine: a transient scope */
-};
-
 /* Which mode this login gets, from the policy's mode and whether the
  * caller is in a logind session scope. SKIPPED: the caller is in another
  * user's logind session (su, runuser): that session's limits hold. */
-static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
-				       const char *user,
-				       struct nscg_logind_session *ls, enum kind *kind,
-				       const struct nscg_log *log)
+static enum nscg_open_result pick_manager(const struct nscg_policy *p, uid_t uid,
+					  const char *user, struct nscg_logind_session *ls,
+					  const struct nscg_manager **mgr,
+					  const struct nscg_log *log)
 {
 	enum nscg_mode mode = (enum nscg_mode)nscg_policy_global(p, NSCG_KEY_MODE)->num;
 	int in = mode == NSCG_MODE_STANDALONE ? 0 : nscg_logind_current(ls);
 
-	*kind = KIND_STANDALONE;
+	*mgr = &nscg_manager_standalone;
 	if (in < 0) {
 		nscg_log_errno(log, LOG_ERR, in, "cannot read /proc/self/cgroup");
 		return NSCG_OPEN_FAILED;
@@ -600,7 +223,7 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 		 * systemd machine, a transient scope of the login's own;
 		 * never a cgroup of pam_nscg's in systemd's tree. */
 		if (mode != NSCG_MODE_STANDALONE && nscg_have_systemd() && nscg_systemd_booted()) {
-			*kind = KIND_JOB;
+			*mgr = &nscg_manager_job;
 			return NSCG_OPEN_SANDBOXED;
 		}
 		if (mode != NSCG_MODE_SYSTEMD)
@@ -613,7 +236,7 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 	/* pam_systemd registers the PAM caller as the session's leader: any
 	 * other caller (su, sudo, runuser, to the same user too) runs inside
 	 * a session that is not this login's. */
-	if (ls->uid != uid || (nscg_have_systemd() && ls->leader != getpid())) {
+	if (ls->uid != uid || ls->leader != getpid()) {
 		nscg_log(log, LOG_INFO,
 			 "%s: login from inside logind session %s of uid %u; not sandboxed again",
 			 user, ls->id, (unsigned)ls->uid);
@@ -625,7 +248,7 @@ static enum nscg_open_result pick_mode(const struct nscg_policy *p, uid_t uid,
 			 user, ls->id);
 		return NSCG_OPEN_FAILED;
 	}
-	*kind = KIND_LOGIND;
+	*mgr = &nscg_manager_logind;
 	return NSCG_OPEN_SANDBOXED;
 }
 
@@ -724,125 +347,159 @@ static enum nscg_open_result refuse_user_caused(const char *user, int r,
 	return NSCG_OPEN_REFUSED;
 }
 
-enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
-					const struct nscg_log *log,
-					struct nscg_session **out,
-					enum nscg_on_error *on_error)
+/* What a login gets, decided before anything is built. Not to be
+ * copied: res and canon point into each other. */
+struct decision {
+	struct nscg_policy *policy;
+	struct passwd pw;
+	char *pwbuf;
+	char **groups;
+	size_t ngroups;
+	struct nscg_resolved res, canon; /* canon: the uid's first name's */
+	bool have_canon;
+	const struct nscg_manager *mgr;
+	struct nscg_logind_session ls;
+};
+
+static void decision_done(struct decision *d)
+{
+	nscg_strv_free(d->groups, d->ngroups);
+	free(d->pwbuf);
+	nscg_policy_free(d->policy);
+}
+
+/* Decide: the policy, the user, whether the login is sandboxed at all
+ * (exemptions, nested logins, max_sessions comes later) and by which
+ * manager. *on_error is the policy's from the moment it is read.
+ * SANDBOXED means "build it". Nothing is created here; a login from
+ * inside another user's sandbox leaves it for the host's. */
+static enum nscg_open_result decide(const struct nscg_open_req *req, struct decision *d,
+				    enum nscg_on_error *on_error, const struct nscg_log *log)
 {
 	struct nscg_load_opts opts = { .trusted_uid = 0 };
-	struct nscg_policy *p = NULL;
-	struct nscg_session *s = NULL;
-	struct nscg_resolved res = { 0 }, canon = { 0 };
-	struct nscg_logind_session ls;
-	struct passwd pw;
-	_cleanup_free_ char *pwbuf = NULL;
-	char **groups = NULL, esc[96];
-	size_t ngroups = 0;
-	bool have_canon = false;
-	enum kind kind;
-	enum nscg_open_result ret = NSCG_OPEN_FAILED;
-	struct nscg_helper helper = { .pid = -1, .sock = -1 };
-	int r, helper_fd = -1, tmp_fd = -1;
+	enum nscg_open_result ret;
+	char esc[96];
+	int r;
 
-	*out = NULL;
-	*on_error = NSCG_ON_ERROR_DENY;
 	if (!req->user || !nscg_name_is_valid(req->user)) {
 		nscg_log(log, LOG_ERR, "refusing the user name \"%s\"",
 			 nscg_escape(req->user, esc, sizeof(esc)));
 		return NSCG_OPEN_FAILED;
 	}
-	/* First: setns needs a single-threaded caller, and the policy
-	 * loader relies on it too (see ini_load_bytes). */
-	if ((r = thread_count()) != 1) {
+	/* First: setns into a mount namespace needs a single-threaded caller. */
+	if ((r = thread_count()) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot count the caller's threads");
+		return NSCG_OPEN_FAILED;
+	}
+	if (r != 1) {
 		nscg_log(log, LOG_ERR,
 			 "the calling process has %d threads; namespaces can only be joined by a single-threaded caller", r);
 		return NSCG_OPEN_FAILED;
 	}
-	r = nscg_policy_load(req->conf, &opts, &p);
-	if (r < 0) {
+	if ((r = nscg_policy_load(req->conf, &opts, &d->policy)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot load the policy");
 		return NSCG_OPEN_FAILED;
 	}
-	*on_error = (enum nscg_on_error)nscg_policy_global(p, NSCG_KEY_ON_ERROR)->num;
+	*on_error = (enum nscg_on_error)nscg_policy_global(d->policy, NSCG_KEY_ON_ERROR)->num;
 	/* A policy with errors is never applied, but what it exempts stays
 	 * exempt (its broken lines are skipped): a typo must not lock root
 	 * out along with everybody else. */
-	bool broken = nscg_policy_errors(p) != 0;
-	if (broken) {
-		log_policy_errors(p, log);
-		nscg_log(log, LOG_ERR, "the policy has %u errors; run nscgctl check",
-			 nscg_policy_errors(p));
+	unsigned errors = nscg_policy_errors(d->policy);
+	if (errors) {
+		log_policy_errors(d->policy, log);
+		nscg_log(log, LOG_ERR, "the policy has %u errors; run nscgctl check", errors);
 	}
 	if (geteuid() != 0) {
 		nscg_log(log, LOG_ERR, "not running as root; cannot sandbox the session");
-		goto out;
+		return NSCG_OPEN_FAILED;
 	}
-	r = nscg_getpwnam(req->user, &pw, &pwbuf);
-	if (r == -ENOENT) {
-		nscg_log(log, LOG_ERR, "unknown user \"%s\"", nscg_escape(req->user, esc, sizeof(esc)));
-		goto out;
-	}
+	r = nscg_getpwnam(req->user, &d->pw, &d->pwbuf);
 	if (r < 0) {
 		/* A failed lookup (ENOMEM, an NSS outage) is not "no such user". */
-		nscg_log_errno(log, LOG_ERR, r, "cannot look up the user \"%s\"",
-			       nscg_escape(req->user, esc, sizeof(esc)));
-		goto out;
+		if (r == -ENOENT)
+			nscg_log(log, LOG_ERR, "unknown user \"%s\"",
+				 nscg_escape(req->user, esc, sizeof(esc)));
+		else
+			nscg_log_errno(log, LOG_ERR, r, "cannot look up the user \"%s\"",
+				       nscg_escape(req->user, esc, sizeof(esc)));
+		return NSCG_OPEN_FAILED;
 	}
-	r = nscg_user_groups(pw.pw_name, pw.pw_gid, &groups, &ngroups);
-	if (r < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot look up the groups of %s", pw.pw_name);
-		goto out;
+	const char *user = d->pw.pw_name;
+	if ((r = nscg_user_groups(user, d->pw.pw_gid, &d->groups, &d->ngroups)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot look up the groups of %s", user);
+		return NSCG_OPEN_FAILED;
 	}
-	struct nscg_request rq = { .user = pw.pw_name, .groups = (const char *const *)groups,
-				   .ngroups = ngroups, .service = req->service };
-	r = nscg_policy_resolve(p, &rq, &res);
-	if (r < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot resolve the policy for %s", pw.pw_name);
-		goto out;
+	struct nscg_request rq = { .user = user, .groups = (const char *const *)d->groups,
+				   .ngroups = d->ngroups, .service = req->service };
+	if ((r = nscg_policy_resolve(d->policy, &rq, &d->res)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot resolve the policy for %s", user);
+		return NSCG_OPEN_FAILED;
 	}
 	/* A login from inside a sandbox leaves it first, unless it is the
 	 * sandbox user's own; exempt or not. */
-	if ((ret = leave_sandbox(&pw, log)) != NSCG_OPEN_SANDBOXED)
-		goto out;
-	ret = NSCG_OPEN_FAILED;
-	if (res.exempt) {
-		nscg_log(log, LOG_INFO, "%s is not sandboxed: %s", pw.pw_name, res.exempt_why);
-		ret = NSCG_OPEN_SKIPPED;
-		goto out;
+	if ((ret = leave_sandbox(&d->pw, log)) != NSCG_OPEN_SANDBOXED)
+		return ret;
+	if (d->res.exempt) {
+		nscg_log(log, LOG_INFO, "%s is not sandboxed: %s", user, d->res.exempt_why);
+		return NSCG_OPEN_SKIPPED;
 	}
-	if (broken)
-		goto out;
-	if (uid_level_policy(p, &pw, req->service, &res, &canon, &have_canon, log) < 0)
-		goto out;
-	if ((ret = pick_mode(p, pw.pw_uid, pw.pw_name, &ls, &kind, log)) != NSCG_OPEN_SANDBOXED)
-		goto out;
-	ret = NSCG_OPEN_FAILED;
+	if (errors ||
+	    uid_level_policy(d->policy, &d->pw, req->service, &d->res, &d->canon, &d->have_canon,
+			     log) < 0)
+		return NSCG_OPEN_FAILED;
+	return pick_manager(d->policy, d->pw.pw_uid, user, &d->ls, &d->mgr, log);
+}
 
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		nscg_log_errno(log, LOG_ERR, -ENOMEM, "cannot open a session for %s", pw.pw_name);
-		goto out;
-	}
+static struct nscg_session *session_new(void)
+{
+	struct nscg_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
 	nscg_cgroup_init(&s->orig);
 	nscg_cgroup_init(&s->user);
 	nscg_cgroup_init(&s->sess);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
 		s->saved.fd[i] = -1;
 	s->saved.cwd = -1;
-	s->uid = pw.pw_uid;
+	return s;
+}
+
+/* Build what d decided: the caller's cgroups noted, the helper started
+ * (from the caller's own cgroups: a user who filled their limits cannot
+ * make its fork fail, ns.h), the manager's cgroups with the helper and
+ * the caller in them, the user's /tmp, and last the namespaces, whose
+ * cgroup root is then the session's cgroup or scope. On anything but
+ * SANDBOXED nothing is left behind. */
+static enum nscg_open_result build(const struct nscg_open_req *req, const struct decision *d,
+				   struct nscg_session **out, const struct nscg_log *log)
+{
+	const struct nscg_resolved *res = &d->res;
+	const char *user = d->pw.pw_name;
+	struct nscg_helper helper = { .pid = -1, .sock = -1 };
+	_cleanup_close_ int helper_fd = -1, tmp_fd = -1;
+	enum nscg_open_result ret = NSCG_OPEN_FAILED;
+	bool opened = false;
+	int r;
+
+	struct nscg_session *s = session_new();
+	if (!s) {
+		nscg_log_errno(log, LOG_ERR, -ENOMEM, "cannot open a session for %s", user);
+		return NSCG_OPEN_FAILED;
+	}
+	s->mgr = d->mgr;
+	s->uid = d->pw.pw_uid;
 	s->opener = getpid();
-	s->systemd = kind != KIND_STANDALONE;
-	s->job = kind == KIND_JOB;
 	s->bus_timeout_ms = req->bus_timeout_ms ? req->bus_timeout_ms : NSCG_BUS_TIMEOUT_MS;
 	unsigned helper_timeout = req->helper_timeout_ms ? req->helper_timeout_ms : 10000;
-	snprintf(s->parent, sizeof(s->parent), "%s", res.v[NSCG_KEY_CGROUP_PARENT].str);
-	s->ns_mask = (unsigned)res.v[NSCG_KEY_NAMESPACES].num;
-	s->kill_on_close = res.v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
+	snprintf(s->parent, sizeof(s->parent), "%s", res->v[NSCG_KEY_CGROUP_PARENT].str);
+	s->ns_mask = (unsigned)res->v[NSCG_KEY_NAMESPACES].num;
+	s->kill_on_close = res->v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
 	if (nscg_host_detect(NULL, &s->host, log) < 0)
-		goto drop;
-	if ((r = open_cgroups_of("/proc/self/cgroup", &s->host, NULL, &s->orig)) < 0) {
+		goto out;
+	if ((r = nscg_cgroup_open_of(&s->host, 0, NULL, &s->orig)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
-		goto drop;
+		goto out;
 	}
 	/* Close must be able to move the caller back out everywhere, or its
 	 * kill would reach the caller itself. */
@@ -851,77 +508,61 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 			nscg_log(log, LOG_ERR,
 				 "cannot find the caller's cgroup in %s in /proc/self/cgroup",
 				 s->host.h[i].mount);
-			goto drop;
+			goto out;
 		}
 	}
-	/* Now and then, sessions of any user that nobody will close. */
-	if (kind == KIND_STANDALONE)
-		nscg_sweep_rate_limited(&s->host, s->parent, log);
-	/* The helper is checked and started before anything is created,
-	 * from the caller's own cgroups: a user who filled their limits
-	 * cannot make its fork fail (ns.h). In systemd mode the caller is
-	 * in the user's scope already. */
 	if (s->ns_mask) {
-		if ((helper_fd = nscg_helper_open(res.v[NSCG_KEY_HELPER].str, log)) < 0)
-			goto drop;
 		struct nscg_private_mounts pm;
-		private_mounts(&res, s->ns_mask, &pm);
+		if ((helper_fd = nscg_helper_open(res->v[NSCG_KEY_HELPER].str, log)) < 0)
+			goto out;
+		private_mounts(res, s->ns_mask, &pm);
 		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, helper_timeout, &helper, log);
 		if (r < 0) {
-			if (kind == KIND_LOGIND && user_may_cause(r))
-				ret = refuse_user_caused(pw.pw_name, r, log);
-			goto drop;
+			/* In a logind session the caller is in the user's scope
+			 * already: its fork is the user's to refuse. */
+			if (s->mgr == &nscg_manager_logind && user_may_cause(r))
+				ret = refuse_user_caused(user, r, log);
+			goto out;
 		}
 	}
-
-	ret = kind == KIND_LOGIND ? open_systemd(s, &ls, &res, pw.pw_name, log) :
-	      kind == KIND_JOB ? open_job(s, &res, pw.pw_name, req->service, helper.pid, log) :
-				 open_standalone(s, &res, pw.pw_name, log);
-	if (ret != NSCG_OPEN_SANDBOXED)
-		goto drop; /* nothing left behind */
+	const struct nscg_login login = {
+		.res = res, .user = user, .service = req->service, .ls = &d->ls, .helper = helper.pid,
+	};
+	if ((ret = s->mgr->open(s, &login, log)) != NSCG_OPEN_SANDBOXED)
+		goto out; /* nothing left behind */
+	opened = true;
 	ret = NSCG_OPEN_FAILED;
 	/* private_tmp = user: the user's tmpfs, made by the first session
 	 * under the uid's lock; this session, being in place, keeps it. */
-	if ((s->ns_mask & NSCG_NS_MOUNT) &&
-	    res.v[NSCG_KEY_PRIVATE_TMP].num == NSCG_TMP_USER) {
-		int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
+	if ((s->ns_mask & NSCG_NS_MOUNT) && res->v[NSCG_KEY_PRIVATE_TMP].num == NSCG_TMP_USER) {
+		int lock_fd = nscg_lock_uid(s->uid, NSCG_LOCK_TIMEOUT_MS, log);
 		if (lock_fd < 0)
-			goto fail;
-		tmp_fd = nscg_user_tmp_open(s->uid, tmpfs_size(&res, NSCG_KEY_TMP_SIZE), log);
+			goto out;
+		tmp_fd = nscg_user_tmp_open(s->uid, tmpfs_size(res, NSCG_KEY_TMP_SIZE), log);
 		nscg_close(lock_fd);
 		if (tmp_fd < 0)
-			goto fail;
+			goto out;
 		s->user_tmp = true;
 	}
-	/* Namespaces last: the cgroup namespace's root is where the caller
-	 * is now, the session cgroup or scope. */
 	if (s->ns_mask) {
 		char host[65];
 		if ((r = nscg_ns_save(&s->saved)) < 0) {
 			nscg_log_errno(log, LOG_ERR, r, "cannot save the caller's namespaces");
-			goto fail;
+			goto out;
 		}
-		/* A move is never refused, even into a full cgroup. */
-		if (!s->systemd && (r = nscg_cgroup_attach(&s->host, &s->sess, helper.pid)) < 0) {
-			nscg_log_errno(log, LOG_ERR, r, "cannot move the helper into %s", s->name);
-			goto fail;
-		}
-		expand_hostname(res.v[NSCG_KEY_HOSTNAME].str, pw.pw_name,
-				s->systemd ? s->logind_id : s->name + strlen("session-"),
-				host, sizeof(host));
-		r = nscg_ns_enter_session(&helper, s->ns_mask, host, &s->saved,
-					  helper_timeout, log);
+		expand_hostname(res->v[NSCG_KEY_HOSTNAME].str, user, s->id, host, sizeof(host));
+		r = nscg_ns_enter_session(&helper, s->ns_mask, host, &s->saved, helper_timeout, log);
 		if (r < 0) {
 			/* From here on the helper's work is charged to the
 			 * user's cgroups. */
 			if (user_may_cause(r))
-				ret = refuse_user_caused(pw.pw_name, r, log);
-			goto fail;
+				ret = refuse_user_caused(user, r, log);
+			goto out;
 		}
 		if (tmp_fd >= 0) {
 			if (nscg_user_tmp_attach(TAKE_FD(tmp_fd), log) < 0) {
 				(void)nscg_ns_restore(&s->saved, s->ns_mask);
-				goto fail;
+				goto out;
 			}
 			/* The working directory may have been under /tmp. */
 			if (chdir(s->saved.cwd_path) < 0 && chdir("/") < 0)
@@ -929,25 +570,31 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 					       "cannot set the working directory");
 		}
 	}
-	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s", pw.pw_name,
-		 (unsigned)s->uid, s->where);
-	*out = s;
-	s = NULL;
+	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s", user, (unsigned)s->uid, s->where);
+	*out = TAKE_PTR(s);
 	ret = NSCG_OPEN_SANDBOXED;
-	goto out;
-fail:
-	if (!s->systemd)
-		undo(s);
-drop:
-	nscg_session_free(s);
-	s = NULL;
 out:
 	nscg_helper_abort(&helper);
-	nscg_close(helper_fd);
-	nscg_close(tmp_fd);
+	if (s && opened && s->mgr->undo)
+		s->mgr->undo(s);
 	nscg_session_free(s);
-	nscg_strv_free(groups, ngroups);
-	nscg_policy_free(p);
+	return ret;
+}
+
+enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
+					const struct nscg_log *log,
+					struct nscg_session **out,
+					enum nscg_on_error *on_error)
+{
+	struct decision d = { 0 };
+	enum nscg_open_result ret;
+
+	*out = NULL;
+	*on_error = NSCG_ON_ERROR_DENY;
+	ret = decide(req, &d, on_error, log);
+	if (ret == NSCG_OPEN_SANDBOXED)
+		ret = build(req, &d, out, log);
+	decision_done(&d);
 	return ret;
 }
 
@@ -963,7 +610,7 @@ static void fmt_usage(uint64_t v, bool bytes, char *buf, size_t len)
 }
 
 /* The accounting line, read off the session's cgroup (or scope). */
-static void log_usage(const struct nscg_session *s, const struct nscg_log *log)
+void nscg_session_log_usage(const struct nscg_session *s, const struct nscg_log *log)
 {
 	struct nscg_usage u;
 	char cpu[32], mem[32], oom[32];
@@ -979,52 +626,8 @@ static void log_usage(const struct nscg_session *s, const struct nscg_log *log)
 		 (unsigned)s->uid, s->name, cpu, mem, oom);
 }
 
-/* systemd mode: nothing of systemd's is removed or written. With
- * kill_on_close the scope's processes get SIGKILL from us, all but the
- * caller; then logind terminates the session, which reaches the caller
- * as well, as logind's own KillUserProcesses=yes does: it comes last. A
- * job scope is stopped after the caller went back to its own unit. */
-static int close_systemd(struct nscg_session *s, const struct nscg_log *log)
-{
-	log_usage(s, log);
-	/* The user's tmpfs goes with their last logind session (a job is
-	 * none: then there must be none left). */
-	if (s->user_tmp) {
-		int lock_fd = nscg_lock_uid(s->uid, LOCK_TIMEOUT_MS, log);
-		if (lock_fd >= 0) {
-			nscg_release_user_tmp(s->uid, s->job ? 0 : 1);
-			nscg_close(lock_fd);
-		}
-	}
-	if (!s->kill_on_close)
-		return 0;
-	/* First every process of the scope but this one, at once and with
-	 * SIGKILL: systemd's stop sends SIGTERM and waits TimeoutStopSec
-	 * (90 s) before it kills what ignores it. */
-	int r = nscg_cgroup_kill_others(&s->host, &s->sess, KILL_TIMEOUT_MS);
-	if (r < 0)
-		nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
-	int t = s->job ? nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log) :
-			 nscg_logind_terminate(s->logind_id, s->bus_timeout_ms, log);
-	return r < 0 ? r : t;
-}
-
-/* A close that could not finish says so in the session's record. */
-static void mark_closing(const struct nscg_session *s, const struct nscg_log *log)
-{
-	struct nscg_record rec;
-
-	if (nscg_record_read(s->uid, s->name, &rec) < 0)
-		return;
-	rec.closing = true;
-	if (nscg_record_write(&rec, log) == 0)
-		nscg_log(log, LOG_NOTICE, "%s of uid %u is left for the sweep to finish", s->name,
-			 (unsigned)s->uid);
-}
-
 int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 {
-	bool out = true;
 	int r, ret = 0;
 
 	/* A forked child tearing down its copy of the handle must not act. */
@@ -1032,31 +635,24 @@ int nscg_session_close(struct nscg_session *s, const struct nscg_log *log)
 		return 0;
 	if (s->ns_mask && (r = nscg_ns_restore(&s->saved, s->ns_mask)) < 0)
 		ret = nscg_log_errno(log, LOG_ERR, r, "cannot return to the original namespaces");
-	if (s->systemd) {
-		r = close_systemd(s, log);
-		return ret < 0 ? ret : r;
-	}
-	if ((r = nscg_cgroup_attach(&s->host, &s->orig, 0)) < 0) {
-		ret = nscg_log_errno(log, LOG_ERR, r, "cannot move back out of %s", s->name);
-		out = false;
-	}
-	/* Never kill a cgroup the caller may still be in. */
-	if (s->kill_on_close && out &&
-	    (r = nscg_cgroup_kill(&s->host, &s->sess, KILL_TIMEOUT_MS)) < 0)
-		ret = nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
-	log_usage(s, log);
-	if (nscg_cgroup_count_procs(&s->host, &s->sess) == 0) {
-		if ((r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0)
-			ret = nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
-		else
-			(void)nscg_record_remove(s->uid, s->name);
-	}
-	/* What could not be finished is marked so for the sweep, which
-	 * finishes it without waiting for this user's next login. The user
-	 * cgroup goes with its last session (a login making a session in
-	 * it meanwhile makes it again). */
-	if (ret < 0)
-		mark_closing(s, log);
-	nscg_remove_user_cgroup(&s->host, s->parent, s->uid);
-	return ret;
+	r = s->mgr->close(s, log);
+	return ret < 0 ? ret : r;
+}
+
+int nscg_session_undo(struct nscg_session *s, const struct nscg_log *log)
+{
+	s->kill_on_close = false;
+	return nscg_session_close(s, log);
+}
+
+void nscg_session_free(struct nscg_session *s)
+{
+	if (!s)
+		return;
+	nscg_cgroup_close(&s->orig);
+	nscg_cgroup_close(&s->user);
+	nscg_cgroup_close(&s->sess);
+	nscg_ns_close(&s->saved);
+	nscg_host_close(&s->host);
+	free(s);
 }

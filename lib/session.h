@@ -2,16 +2,15 @@
 /* A sandboxed session: the steps of open_session and close_session, with
  * no PAM in sight, so the module is glue and the steps can be tested on
  * their own. Standalone mode (DESIGN.md §3) makes its own cgroups;
- * systemd mode (§6, systemd.h) uses logind's session scope. */
+ * systemd mode (§6) uses logind's session scope, or a transient scope
+ * for a job (session-internal.h). */
 #ifndef NSCG_SESSION_H
 #define NSCG_SESSION_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "cgroup.h"
 #include "log.h"
-#include "ns.h"
 #include "policy.h"
 
 struct nscg_open_req {
@@ -33,26 +32,8 @@ enum nscg_open_result {
 	NSCG_OPEN_FAILED, /* see on_error */
 };
 
-struct nscg_session {
-	struct nscg_host host;
-	struct nscg_cgroup orig; /* where the caller was, to go back */
-	struct nscg_cgroup user; /* <parent>/user-UID */
-	struct nscg_cgroup sess; /* .../session-ID, or logind's scope */
-	struct nscg_ns_saved saved;
-	unsigned ns_mask;
-	bool kill_on_close;
-	bool systemd; /* systemd mode: the cgroups are systemd's */
-	bool job; /* ... in a transient scope of ours (no logind session) */
-	bool user_tmp; /* private_tmp = user: the user's tmpfs is on /tmp */
-	unsigned bus_timeout_ms;
-	uid_t uid;
-	pid_t opener; /* the process that opened it: only it may close it */
-	char parent[160]; /* the policy's cgroup_parent */
-	char name[48]; /* session-ID; session-ID.scope or nscg-UID-ID.scope in systemd mode */
-	char logind_id[32]; /* systemd mode: logind's session ID, or the job scope's ID */
-	char where[256]; /* the session's cgroup or unit, for the log */
-	char orig_unit[256]; /* a job's: the unit the caller came from */
-};
+/* A sandboxed session, from open to close (opaque). */
+struct nscg_session;
 
 /* Open a session for req. On NSCG_OPEN_SANDBOXED *out holds the session
  * (the caller is in its cgroup and namespaces). On NSCG_OPEN_FAILED
@@ -68,6 +49,11 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
  * mode, ask logind to terminate the session instead of killing, and
  * remove nothing. s stays for nscg_session_free. */
 int nscg_session_close(struct nscg_session *s, const struct nscg_log *log);
+
+/* Close s without killing what runs in it: for a session opened but not
+ * kept (its login goes on unconfined or not at all), which must not be
+ * ended as a logout is (in systemd mode that would terminate the login). */
+int nscg_session_undo(struct nscg_session *s, const struct nscg_log *log);
 
 /* Free s without touching the system (for a PAM handle torn down in a
  * process that did not open the session). */

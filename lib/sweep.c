@@ -2,7 +2,7 @@
 #include "sweep.h"
 
 #include "record.h"
-#include "systemd.h"
+#include "logind.h"
 #include "usertmp.h"
 #include "util.h"
 
@@ -129,7 +129,7 @@ static int sweep_session(const struct nscg_host *host, const struct nscg_cgroup 
 		if (user->fd[i] >= 0)
 			sess.fd[i] = openat(user->fd[i], name,
 					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	int populated = nscg_cgroup_count_procs(host, &sess);
+	int populated = nscg_cgroup_populated(host, &sess);
 	/* Without a record (or with kill_on_close = no), processes mean
 	 * someone's session: never killed here, removed once empty. Nor is
 	 * a session killed with this process in it, or with its opener,

@@ -405,3 +405,37 @@ int nscg_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *start)
 		*start = st;
 	return 0;
 }
+
+int nscg_proc_cgroup_read(pid_t pid, char **out)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/cgroup");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return nscg_read_fd(fd, 1 << 16, out, NULL);
+}
+
+bool nscg_proc_cgroup_next(char **cursor, const char **ctrls, const char **path)
+{
+	while (*cursor && **cursor) {
+		char *line = *cursor, *nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		*cursor = nl;
+		/* "ID:CONTROLLERS:PATH"; a path may hold ':' itself. */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		*ctrls = c1 + 1;
+		*path = c2 + 1;
+		return true;
+	}
+	return false;
+}

@@ -101,6 +101,14 @@ DIR *nscg_opendir_at(int dirfd);
  * not wanted. -errno if pid does not exist (or is not ours to read). */
 int nscg_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *start);
 
+/* The text of /proc/PID/cgroup (pid 0: this process), malloc'd. */
+int nscg_proc_cgroup_read(pid_t pid, char **out);
+
+/* The next line of such a text at *cursor, split in place into its
+ * controller list ("" for the unified hierarchy, "memory", "cpu,cpuacct",
+ * "name=systemd") and its path; false at the end. */
+bool nscg_proc_cgroup_next(char **cursor, const char **ctrls, const char **path);
+
 /* Milliseconds on the monotonic clock. */
 uint64_t nscg_now_ms(void);
 

@@ -87,10 +87,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	switch (nscg_session_open(&req, &log, &s, &on_error)) {
 	case NSCG_OPEN_SANDBOXED:
 		if (pam_set_data(pamh, DATA_KEY, s, cleanup) != PAM_SUCCESS) {
-			/* Undone, not ended: no kill (in systemd mode that
-			 * would terminate the login that on_error may let in). */
-			s->kill_on_close = false;
-			(void)nscg_session_close(s, &log);
+			/* Undone, not ended: on_error may let the login in. */
+			(void)nscg_session_undo(s, &log);
 			nscg_session_free(s);
 			pam_syslog(pamh, LOG_ERR, "cannot keep the session state");
 			return on_error == NSCG_ON_ERROR_ALLOW ? PAM_IGNORE : PAM_SESSION_ERR;

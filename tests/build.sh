@@ -30,6 +30,12 @@ case " $(needed "$mod")" in
 *libiniparser*) fail build/module-no-iniparser "$(needed "$mod")" ;;
 *) pass build/module-no-iniparser ;;
 esac
+# libsystemd is loaded where systemd mode needs it (login, su and
+# pamtester would otherwise pay for it at every login).
+case " $(needed "$mod")" in
+*libsystemd*) fail build/module-loads-libsystemd-late "$(needed "$mod")" ;;
+*) pass build/module-loads-libsystemd-late ;;
+esac
 case " $(needed "$BUILD/nscg-helper")" in
 *libiniparser* | *libsystemd*) fail build/helper-lean "$(needed "$BUILD/nscg-helper")" ;;
 *) pass build/helper-lean ;;

@@ -201,7 +201,7 @@ int main(void)
 	T("attach-memory", sleeper > 0 && in_cgroup(sleeper, "memory", path));
 	if (hybrid_here)
 		T("attach-unified", in_cgroup(sleeper, "", path));
-	T("count-procs", nscg_cgroup_count_procs(&host, &sess) == 1);
+	T("count-procs", nscg_cgroup_populated(&host, &sess) == 1);
 	pid_t bomb = spawn_in(&host, &sess, "fork-bomb");
 	T("fork-bomb-ran", bomb > 0 && waitpid(bomb, &st, 0) == bomb && WIFEXITED(st));
 	/* 16 tasks: the sleeper, the bomb and at most 14 children. */
@@ -215,7 +215,7 @@ int main(void)
 	T("usage-oom-kills", u.oom_kills != UINT64_MAX && u.oom_kills >= 1);
 	T("usage-cpu", u.cpu_usec != UINT64_MAX);
 	T("kill", nscg_cgroup_kill(&host, &sess, 2000) == 0);
-	T("kill-empties", nscg_cgroup_count_procs(&host, &sess) == 0);
+	T("kill-empties", nscg_cgroup_populated(&host, &sess) == 0);
 	T("sleeper-killed", waitpid(sleeper, &st, 0) == sleeper && WIFSIGNALED(st));
 
 	T("rmdir-busy-parent-refused", nscg_cgroup_rmdir(&host, &top, "user-4242", 20) == -EBUSY);

@@ -43,10 +43,16 @@ dpkg-deb -e "$deb" "$ctl/DEBIAN"
 	pass deb/conffile || fail deb/conffile "$(cat "$ctl/DEBIAN/conffiles")"
 grep -q 'nscg-gc.timer' "$ctl/DEBIAN/postinst" && pass deb/gc-timer-enabled ||
 	fail deb/gc-timer-enabled "the postinst does not enable nscg-gc.timer"
-# Built with libsystemd: systemd mode works.
+# Built for systemd mode: the module loads libsystemd when a login needs
+# it (not linked: login and su would load it for every login), and the
+# package depends on it.
 dpkg-deb -x "$deb" "$ctl/root"
-readelf -dW "$ctl/root$pamdir/pam_nscg.so" | grep -q 'NEEDED.*libsystemd' &&
-	pass deb/with-libsystemd || fail deb/with-libsystemd "the module does not link libsystemd"
+mod=$ctl/root$pamdir/pam_nscg.so
+grep -q 'libsystemd.so.0' "$mod" && grep -q 'sd_bus_open_system' "$mod" &&
+	! readelf -dW "$mod" | grep -q 'NEEDED.*libsystemd' &&
+	pass deb/with-libsystemd || fail deb/with-libsystemd "the module does not load libsystemd at run time"
+grep -q '^Depends:.*libsystemd0' "$ctl/DEBIAN/control" && pass deb/depends-libsystemd ||
+	fail deb/depends-libsystemd "$(grep ^Depends "$ctl/DEBIAN/control")"
 
 # lintian: nothing at warning level or above (the overrides say why).
 out=$(lintian --fail-on error,warning "$deb" 2>&1)

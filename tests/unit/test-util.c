@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "test-unit.h"
-#include "systemd.h"
+#include "limits.h"
+#include "logind.h"
 #include "util.h"
 
 static void test_parse_bytes(void)
@@ -91,6 +92,10 @@ static void test_logind_parse(void)
 	/* Not a session: a service, the user manager, a bare slice, the root. */
 	CHECK(nscg_logind_parse("0::/system.slice/ssh.service\n", &ls) == 0);
 	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice/user@1000.service/init.scope\n", &ls) == 0);
+	/* A look-alike in the user's delegated subtree: only slices may
+	 * come before the scope. */
+	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice/user@1000.service/app.slice/user-1000.slice/session-3.scope\n", &ls) == 0);
+	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice/session-2.scope/x.slice/user-1000.slice/session-3.scope\n", &ls) == 0);
 	CHECK(nscg_logind_parse("0::/user.slice/user-1000.slice\n", &ls) == 0);
 	CHECK(nscg_logind_parse("0::/\n", &ls) == 0);
 	CHECK(nscg_logind_parse("", &ls) == 0);
