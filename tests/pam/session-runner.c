@@ -9,7 +9,8 @@
  * logins); --thread starts a thread first (a multithreaded caller);
  * --nofile=N lowers RLIMIT_NOFILE before the open; --as-extra=KB caps
  * the address space KB above its size then (ENOMEM); --time prints how
- * long pam_open_session took, as open_us=N on stderr. */
+ * long pam_open_session and pam_close_session took, as open_us=N and
+ * close_us=N on stderr. */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -98,7 +99,12 @@ int main(int argc, char **argv)
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = pam_close_session(pamh, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (timed)
+		fprintf(stderr, "close_us=%ld\n", (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+							 (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (r != PAM_SUCCESS)
 		fprintf(stderr, "session-runner: close_session: %s\n", pam_strerror(pamh, r));
 	pam_end(pamh, r);
