@@ -66,6 +66,7 @@ RUNNER  := $(B)/session-runner
 FAKEHLP := $(B)/helper-dies-after-ready
 BENCH   := $(B)/bench-policy
 BENCHS  := $(B)/bench-session
+BENCHF  := $(B)/bench-floor
 KEYS    := $(B)/policy-keys
 
 .PHONY: all check check-unit test test-vm deps install uninstall clean fuzz bench demo \
@@ -110,6 +111,10 @@ $(RUNNER): $(B)/tests/pam/session-runner.o
 
 $(BENCHS): $(B)/bench/bench-session.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam
+
+# The kernel's own cost of a login's steps: libc and util.o only.
+$(BENCHF): $(B)/bench/bench-floor.o $(B)/lib/util.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
 
 $(KEYS): $(B)/tests/pkg/policy-keys.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
