@@ -27,6 +27,8 @@
  *       close_us  setns back to the saved namespaces, our pid back into
  *                 our own cgroups, rmdir session and user cgroups
  *       total_us  all of it
+ *       used, mounted: how many hierarchies got cgroups, how many the
+ *                 session's /sys/fs/cgroup mounts
  *   bench-floor --true           fork, exec /bin/true, wait: true_us
  *
  * The used hierarchies are pam_nscg's: each v1 hierarchy carrying a
@@ -709,8 +711,13 @@ static int run_session(struct floor *f, const char *parent)
 	    (r = remove_session(f)) < 0)
 		goto undo;
 	t[5] = now_us();
-	printf("find_us=%ld mkdir_us=%ld attach_us=%ld ns_us=%ld close_us=%ld total_us=%ld\n",
-	       t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[5] - t[0]);
+	size_t used = 0;
+	for (size_t i = 0; i < f->n; i++)
+		used += f->h[i].used;
+	printf("find_us=%ld mkdir_us=%ld attach_us=%ld ns_us=%ld close_us=%ld total_us=%ld "
+	       "used=%zu mounted=%zu\n",
+	       t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[5] - t[0],
+	       used, f->n);
 	return 0;
 undo:
 	undo(f);
