@@ -140,10 +140,10 @@ $(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
 fuzz: $(FUZZ)
 	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),600)
 
-bench: all $(BENCH) $(BENCHS) $(RUNNER)
+bench: all $(BENCH) $(BENCHS) $(RUNNER) $(BENCHF)
 	$(BENCH)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
-	BUILD=$(CURDIR)/$(B) bench/run-fresh.sh
+	BUILD=$(CURDIR)/$(B) bench/run-login.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
 	BUILD=$(CURDIR)/$(B) bench/run-stress.sh
 
