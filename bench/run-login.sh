@@ -73,7 +73,8 @@ login_cleanup() {
 	pkill -KILL -u "$ue" 2>/dev/null
 	pkill -KILL -u "$u" 2>/dev/null
 	"$build/bench-floor" --remove "$fparent" 2>/dev/null
-	# pam_cgfs's user/USER/N, and user/ itself if it was not there before.
+	# What they left: bench-floor's and pam_nscg's trees, pam_cgfs's
+	# user/USER/N, and user/ itself where this run made it.
 	rmtrees /sys/fs/cgroup/*/"$fparent" /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/*/user/"$u"
 	for h in /sys/fs/cgroup/*/user; do
 		case " $cgfs_pre " in *" $h "*) ;; *) rmdir "$h" 2>/dev/null ;; esac
