@@ -68,6 +68,7 @@ RUNNER  := $(B)/session-runner
 FAKEHLP := $(B)/helper-dies-after-ready
 BENCH   := $(B)/bench-policy
 BENCHS  := $(B)/bench-session
+BENCHF  := $(B)/bench-floor
 KEYS    := $(B)/policy-keys
 
 .PHONY: all check check-unit test test-vm deps install uninstall clean fuzz bench demo \
@@ -117,6 +118,10 @@ $(RUNNER): $(B)/tests/pam/session-runner.o
 $(BENCHS): $(B)/bench/bench-session.o
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lpam
 
+# The kernel's own cost of a login's steps: libc and util.o only.
+$(BENCHF): $(B)/bench/bench-floor.o $(B)/lib/util.o
+	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS)
+
 $(KEYS): $(B)/tests/pkg/policy-keys.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
@@ -141,10 +146,10 @@ $(FUZZ): tests/fuzz/fuzz-policy.c $(LIB_SRC) $(wildcard lib/*.h)
 fuzz: $(FUZZ)
 	tests/fuzz/run $(FUZZ) $(or $(FUZZ_SECONDS),600)
 
-bench: all $(BENCH) $(BENCHS) $(RUNNER)
+bench: all $(BENCH) $(BENCHS) $(RUNNER) $(BENCHF)
 	$(BENCH)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
-	BUILD=$(CURDIR)/$(B) bench/run-fresh.sh
+	BUILD=$(CURDIR)/$(B) bench/run-login.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
 	BUILD=$(CURDIR)/$(B) bench/run-stress.sh
 

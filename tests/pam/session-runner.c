@@ -9,8 +9,9 @@
  * logins); --thread starts a thread first (a multithreaded caller);
  * --nofile=N lowers RLIMIT_NOFILE before the open; --as-extra=KB caps
  * the address space KB above its size then and takes what the heap has
- * spare (ENOMEM); --time prints how
- * long pam_open_session took, as open_us=N on stderr. */
+ * spare (ENOMEM); --time prints how long pam_start (which loads the
+ * modules), pam_open_session, pam_close_session and pam_end took, as
+ * start_us=N, open_us=N, close_us=N and end_us=N on stderr. */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -23,6 +24,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static long us(const struct timespec *a, const struct timespec *b)
+{
+	return (long)((b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000);
+}
 
 static void *idle(void *arg)
 {
@@ -62,8 +68,15 @@ int main(int argc, char **argv)
 	}
 	const char *service = argv[i], *user = argv[i + 1];
 	struct passwd *pw = getpwnam(user);
-	if (!pw || pam_start(service, user, &conv, &pamh) != PAM_SUCCESS)
+	if (!pw)
 		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = pam_start(service, user, &conv, &pamh);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r != PAM_SUCCESS)
+		return 2;
+	if (timed)
+		fprintf(stderr, "start_us=%ld\n", us(&t0, &t1));
 	if (as_extra >= 0) {
 		/* Address space capped a little above what is mapped now:
 		 * the module's allocations fail (ENOMEM). */
@@ -90,8 +103,7 @@ int main(int argc, char **argv)
 	r = pam_open_session(pamh, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (timed)
-		fprintf(stderr, "open_us=%ld\n", (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
-							(t1.tv_nsec - t0.tv_nsec) / 1000));
+		fprintf(stderr, "open_us=%ld\n", us(&t0, &t1));
 	if (r != PAM_SUCCESS) {
 		fprintf(stderr, "session-runner: open_session: %s\n", pam_strerror(pamh, r));
 		pam_end(pamh, r);
@@ -107,9 +119,17 @@ int main(int argc, char **argv)
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = pam_close_session(pamh, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (timed)
+		fprintf(stderr, "close_us=%ld\n", us(&t0, &t1));
 	if (r != PAM_SUCCESS)
 		fprintf(stderr, "session-runner: close_session: %s\n", pam_strerror(pamh, r));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pam_end(pamh, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (timed)
+		fprintf(stderr, "end_us=%ld\n", us(&t0, &t1));
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
