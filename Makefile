@@ -75,9 +75,12 @@ KEYS    := $(B)/policy-keys
 	deb deb-path rpm rpm-path
 all: $(MODULE) $(HELPER) $(CLI)
 
-$(B)/%.o: %.c $(wildcard lib/*.h) Makefile
+# Each object's headers, as the compiler found them (-MMD): a change to a
+# header rebuilds what includes it, and only that.
+$(B)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+-include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)
 
 $(LIBNSCG): $(LIB_OBJ)
 	rm -f $@

@@ -5,7 +5,7 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD:-$top/build}
 bench_fixture() {
-	[ "$(id -u)" = 0 ] || { echo "$1: needs root" >&2; exit 1; }
+	[ "$(id -u)" = 0 ] || { echo "SKIP: $1 (needs root)"; exit 77; }
 	d=$(mktemp -d /tmp/nscg-bench-XXXXXX)
 	u=nscgt-b$$ parent=nscg-$1-$$
 	trap bench_cleanup EXIT

@@ -23,7 +23,7 @@ check=0
 [ "${1:-}" = --check ] && { check=1; shift; }
 n_seq=${1:-10000} n_kill=${2:-1000} n_ssh=${3:-500}
 . "$(dirname "$0")/../tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "run-stress: needs root" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: stress (needs root)"; exit 77; }
 RUN=$BUILD/session-runner
 CTL=$BUILD/nscgctl
 

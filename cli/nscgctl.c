@@ -203,7 +203,7 @@ static int cmd_explain(const char *conf, const char *user, const char *service)
 	ret = broken ? EXIT_POLICY : EXIT_CLEAN;
 out:
 	nscg_policy_free(p);
-	nscg_strv_free(groups, ngroups);
+	nscg_strv_free(groups);
 	return ret;
 }
 

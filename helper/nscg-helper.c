@@ -62,9 +62,14 @@ static void usage(FILE *f)
 		"pam_nscg uses.\n");
 }
 
-/* Report an error to the module on the control socket as one line,
- * "E<errno>:<message>", and return 1, the exit status. err is -errno, or
- * 0 when there is no errno to name. */
+/* Send the module the line "E<errno>:<message>" on the control socket,
+ * with ": strerror(-err)" appended for err < 0, and return 1, the
+ * helper's exit status: callers end with `return fail(...)`. err is the
+ * -errno of the call that failed, or the one that says best what went
+ * wrong where there was none (-EPERM for capabilities, -EINVAL for a
+ * request the helper cannot carry out). A line that cannot be sent
+ * leaves the module a closed socket, which it reports as the helper
+ * ending without an answer. */
 static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(int err, const char *fmt, ...)

@@ -603,7 +603,8 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 				break;
 			/* EBUSY: the last task is still leaving. */
 			if (errno != EBUSY || nscg_now_ms() >= deadline) {
-				ret = -errno;
+				if (ret == 0)
+					ret = -errno; /* the first error */
 				break;
 			}
 			nscg_sleep_ms(2);

@@ -101,7 +101,7 @@ void nscg_policy_check_dialect(struct nscg_policy *p, const struct nscg_policy_f
 
 	if (r < 0) {
 		nscg_diag_add(p, true, file, 0, "cannot hand the file to iniparser: %s",
-		     strerror(-r));
+			      strerror(-r));
 		return;
 	}
 	if (!d) {
@@ -122,7 +122,7 @@ void nscg_policy_check_dialect(struct nscg_policy *p, const struct nscg_policy_f
 			const char *val = ini_index_get(&ix, key);
 			if (!val || strcmp(val, e->v.text))
 				nscg_diag_add(p, true, file, e->v.origin.line,
-				     "iniparser reads this line differently; write it as 'key = value'");
+					      "iniparser reads this line differently; write it as 'key = value'");
 		}
 	}
 	free(ix.pairs);

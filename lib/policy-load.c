@@ -186,14 +186,14 @@ static struct section *new_section(struct nscg_policy *p, const char *file,
 		s->type = SEC_GROUP;
 	else {
 		nscg_diag_add(p, true, file, line,
-		     "unknown section [%s]: expected [global], [default], [group:NAME] or [user:NAME]",
-		     nscg_escape(header, esc, sizeof(esc)));
+			      "unknown section [%s]: expected [global], [default], [group:NAME] or [user:NAME]",
+			      nscg_escape(header, esc, sizeof(esc)));
 		return NULL;
 	}
 	if (colon && !nscg_name_is_valid(colon + 1)) {
 		nscg_diag_add(p, true, file, line,
-		     "invalid name in [%s]: a user or group name is 1 to %d characters without '/', ':', spaces or control characters, and not '.' or '..'",
-		     nscg_escape(header, esc, sizeof(esc)), NSCG_NAME_MAX);
+			      "invalid name in [%s]: a user or group name is 1 to %d characters without '/', ':', spaces or control characters, and not '.' or '..'",
+			      nscg_escape(header, esc, sizeof(esc)), NSCG_NAME_MAX);
 		return NULL;
 	}
 	snprintf(lowbuf, sizeof(lowbuf), "%s", header);
@@ -220,16 +220,16 @@ static void set_entry(struct nscg_policy *p, struct section *s, unsigned line,
 	r = nscg_key_find(key_name, s->type == SEC_GLOBAL, &key);
 	if (r == -ENOENT) {
 		nscg_diag_add(p, true, s->file, line, "unknown key '%s' in [%s]",
-		     nscg_escape(key_name, esc, sizeof(esc)),
-		     nscg_escape(s->header, esc2, sizeof(esc2)));
+			      nscg_escape(key_name, esc, sizeof(esc)),
+			      nscg_escape(s->header, esc2, sizeof(esc2)));
 		return;
 	}
 	if (r == -EPERM) {
 		nscg_diag_add(p, true, s->file, line,
-		     s->type == SEC_GLOBAL ?
-			     "'%s' belongs in [default], [group:NAME] or [user:NAME], not [%s]" :
-			     "'%s' is only allowed in [global], not [%s]",
-		     key_name, nscg_escape(s->header, esc2, sizeof(esc2)));
+			      s->type == SEC_GLOBAL ?
+				      "'%s' belongs in [default], [group:NAME] or [user:NAME], not [%s]" :
+				      "'%s' is only allowed in [global], not [%s]",
+			      key_name, nscg_escape(s->header, esc2, sizeof(esc2)));
 		return;
 	}
 	r = nscg_value_parse(key, text, &(struct nscg_value_ctx){ p->opts.physmem, &p->arena }, &v,
@@ -240,7 +240,7 @@ static void set_entry(struct nscg_policy *p, struct section *s, unsigned line,
 	}
 	if (r < 0) {
 		nscg_diag_add(p, true, s->file, line, "%s = '%s': %s", key_name,
-		     nscg_escape(text, esc, sizeof(esc)), why);
+			      nscg_escape(text, esc, sizeof(esc)), why);
 		return;
 	}
 	v.text = nscg_arena_strdup(&p->arena, text);
@@ -255,9 +255,9 @@ static void set_entry(struct nscg_policy *p, struct section *s, unsigned line,
 		if (e->key != key)
 			continue;
 		nscg_diag_add(p, false, s->file, line,
-		     "%s is set again in [%s]: this line overrides line %u",
-		     key_name, nscg_escape(s->header, esc2, sizeof(esc2)),
-		     e->v.origin.line);
+			      "%s is set again in [%s]: this line overrides line %u",
+			      key_name, nscg_escape(s->header, esc2, sizeof(esc2)),
+			      e->v.origin.line);
 		e->v = v;
 		e->pos = p->pos++;
 		return;
@@ -367,7 +367,7 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 		next = save ? line + n + 1 : NULL;
 		if (n > POLICY_MAX_LINE) {
 			nscg_diag_add(p, true, file, lineno,
-			     "line is longer than %d characters", POLICY_MAX_LINE);
+				      "line is longer than %d characters", POLICY_MAX_LINE);
 			continue;
 		}
 		line[n] = '\0';
@@ -376,7 +376,7 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 			t--;
 		if (t > line && t[-1] == '\\') {
 			nscg_diag_add(p, true, file, lineno,
-			     "line ends with '\\': continuation lines are not supported");
+				      "line ends with '\\': continuation lines are not supported");
 		} else {
 			char copy[POLICY_MAX_LINE + 1];
 			memcpy(copy, line, n + 1);
@@ -415,9 +415,9 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 			if (cur) {
 				if (strcmp(cur->header, sc->name))
 					nscg_diag_add(p, true, file, lineno,
-					     "[%s] differs from [%s] on line %u only in case: iniparser merges them, so their keys cannot be told apart",
-					     nscg_escape(sc->name, esc, sizeof(esc)),
-					     cur->header, cur->line);
+						      "[%s] differs from [%s] on line %u only in case: iniparser merges them, so their keys cannot be told apart",
+						      nscg_escape(sc->name, esc, sizeof(esc)),
+						      cur->header, cur->line);
 				continue;
 			}
 			cur = new_section(p, file, lineno, sc->name);
@@ -444,8 +444,8 @@ static void parse_buffer(struct nscg_policy *p, const char *file, char *buf,
 			/* Under a refused header: that error is reported. */
 			if (fs.n == 0)
 				nscg_diag_add(p, true, file, lineno,
-				     "'%s' is outside any section",
-				     nscg_escape(sc->name, esc, sizeof(esc)));
+					      "'%s' is outside any section",
+					      nscg_escape(sc->name, esc, sizeof(esc)));
 			continue;
 		}
 		set_entry(p, cur, lineno, sc->name, sc->value);
@@ -503,7 +503,7 @@ static void load_file(struct nscg_policy *p, int dirfd, const char *name,
 		if (errno == ENOENT && !must_exist)
 			return;
 		nscg_diag_add(p, true, file, 0, "cannot open: %s%s", strerror(errno),
-		     errno == ELOOP ? " (symbolic links are refused)" : "");
+			      errno == ELOOP ? " (symbolic links are refused)" : "");
 		return;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -518,14 +518,14 @@ static void load_file(struct nscg_policy *p, int dirfd, const char *name,
 	}
 	if (st.st_uid != p->opts.trusted_uid) {
 		nscg_diag_add(p, true, file, 0, "refused: owned by uid %u, not %u",
-		     (unsigned)st.st_uid, (unsigned)p->opts.trusted_uid);
+			      (unsigned)st.st_uid, (unsigned)p->opts.trusted_uid);
 		return;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		nscg_diag_add(p, true, file, 0,
-		     "refused: writable by %s (mode %04o); run chmod go-w",
-		     (st.st_mode & S_IWOTH) ? "others" : "its group",
-		     (unsigned)(st.st_mode & 07777));
+			      "refused: writable by %s (mode %04o); run chmod go-w",
+			      (st.st_mode & S_IWOTH) ? "others" : "its group",
+			      (unsigned)(st.st_mode & 07777));
 		return;
 	}
 	r = nscg_read_fd(fd, MAX_FILE_SIZE, &buf, &len);
@@ -561,26 +561,24 @@ static void load_dropins(struct nscg_policy *p, const char *dir)
 	_cleanup_close_ int dfd = -1;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
+	_cleanup_closedir_ DIR *dp = NULL;
 	struct stat st;
-	DIR *dp;
 
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0) {
 		if (errno != ENOENT)
 			nscg_diag_add(p, true, dir, 0, "cannot open drop-in directory: %s",
-			     strerror(errno));
+				      strerror(errno));
 		return;
 	}
 	if (fstat(dfd, &st) < 0 || st.st_uid != p->opts.trusted_uid ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		nscg_diag_add(p, true, dir, 0,
-		     "refused: the drop-in directory must be owned by uid %u and not writable by group or others",
-		     (unsigned)p->opts.trusted_uid);
+			      "refused: the drop-in directory must be owned by uid %u and not writable by group or others",
+			      (unsigned)p->opts.trusted_uid);
 		return;
 	}
-	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (dup_fd < 0 || !(dp = fdopendir(dup_fd))) {
-		nscg_close(dup_fd);
+	if (!(dp = nscg_opendir_at(dfd))) {
 		nscg_diag_add(p, true, dir, 0, "cannot list: %s", strerror(errno));
 		return;
 	}
@@ -591,7 +589,7 @@ static void load_dropins(struct nscg_policy *p, const char *dir)
 			continue;
 		if (n == MAX_DROPINS) {
 			nscg_diag_add(p, true, dir, 0, "more than %d drop-in files",
-			     MAX_DROPINS);
+				      MAX_DROPINS);
 			break;
 		}
 		char *copy = nscg_arena_strdup(&p->arena, de->d_name);
@@ -601,7 +599,6 @@ static void load_dropins(struct nscg_policy *p, const char *dir)
 		}
 		names[n++] = copy;
 	}
-	closedir(dp);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_dirent_name);
 	for (size_t i = 0; i < n && !p->oom; i++) {
@@ -642,9 +639,9 @@ static void lint_case(struct nscg_policy *p)
 			    strcmp(a->lower, b->lower))
 				continue;
 			nscg_diag_add(p, false, b->file, b->line,
-			     "[%s] and [%s] (%s:%u) differ only in case: names match exactly, so each applies to a different %s",
-			     b->header, a->header, a->file, a->line,
-			     a->type == SEC_USER ? "user" : "group");
+				      "[%s] and [%s] (%s:%u) differ only in case: names match exactly, so each applies to a different %s",
+				      b->header, a->header, a->file, a->line,
+				      a->type == SEC_USER ? "user" : "group");
 		}
 	}
 }
@@ -691,8 +688,8 @@ static void lint_cpu_quota(struct nscg_policy *p)
 		if (!sv || !uv || uv->num == NSCG_UNLIMITED || sv->num <= uv->num)
 			continue;
 		nscg_diag_add(p, false, sv->origin.file, sv->origin.line,
-		     "session.cpu.max = %s is above user.cpu.max = %s (%s:%u): a session gets at most the user's (cgroup v1 refuses more, so pam_nscg writes the user's)",
-		     sv->text, uv->text, uv->origin.file, uv->origin.line);
+			      "session.cpu.max = %s is above user.cpu.max = %s (%s:%u): a session gets at most the user's (cgroup v1 refuses more, so pam_nscg writes the user's)",
+			      sv->text, uv->text, uv->origin.file, uv->origin.line);
 	}
 }
 

@@ -84,7 +84,8 @@ static bool is_unlimited(const char *s)
 	return word_eq(s, "max") || word_eq(s, "infinity");
 }
 
-/* "N%" with 1 <= N <= max_pct; returns false if s has no '%'. */
+/* "N%" with 1 <= N <= max_pct into *out: 0, -EINVAL if s is no
+ * percentage, -ERANGE if N is out of range. */
 static int parse_percent(const char *s, uint64_t max_pct, uint64_t *out)
 {
 	char digits[24];

@@ -258,8 +258,8 @@ int nscg_record_remove(uid_t uid, const char *session)
 int nscg_record_each(int (*fn)(const struct nscg_record *rec, void *ctx), void *ctx)
 {
 	_cleanup_close_ int dfd = sessions_dir(false, NULL);
+	_cleanup_closedir_ DIR *d = NULL;
 	struct nscg_record rec;
-	DIR *d;
 	int r = 0;
 
 	if (dfd < 0)
@@ -272,7 +272,6 @@ int nscg_record_each(int (*fn)(const struct nscg_record *rec, void *ctx), void *
 		if (read_at(dfd, de->d_name, &rec) == 0)
 			r = fn(&rec, ctx);
 	}
-	closedir(d);
 	return r < 0 ? r : 0;
 }
 

@@ -280,7 +280,7 @@ static int uid_level_policy(const struct nscg_policy *p, const struct passwd *pw
 	struct nscg_request rq = { .user = first.pw_name, .groups = (const char *const *)groups,
 				   .ngroups = ngroups, .service = service };
 	r = nscg_policy_resolve(p, &rq, canon);
-	nscg_strv_free(groups, ngroups);
+	nscg_strv_free(groups);
 	if (r < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "cannot resolve the policy for %s", first.pw_name);
 	*have_canon = true;
@@ -363,7 +363,7 @@ struct decision {
 
 static void decision_done(struct decision *d)
 {
-	nscg_strv_free(d->groups, d->ngroups);
+	nscg_strv_free(d->groups);
 	free(d->pwbuf);
 	nscg_policy_free(d->policy);
 }

@@ -29,7 +29,7 @@ struct names {
 
 static void names_free(struct names *l)
 {
-	nscg_strv_free(l->v, l->n);
+	nscg_strv_free(l->v);
 	*l = (struct names){ 0 };
 }
 
@@ -44,7 +44,7 @@ static int names_add(struct names *l, const char *name)
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
+		char **v = realloc(l->v, (cap + 1) * sizeof(*v)); /* NULL-terminated */
 		if (!v)
 			return -ENOMEM;
 		l->v = v;
@@ -52,7 +52,7 @@ static int names_add(struct names *l, const char *name)
 	}
 	if (!(l->v[l->n] = strdup(name)))
 		return -ENOMEM;
-	l->n++;
+	l->v[++l->n] = NULL;
 	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
 	return 0;
 }
@@ -60,7 +60,7 @@ static int names_add(struct names *l, const char *name)
 /* Add the entries of the directory at dirfd that start with prefix. */
 static int list_prefixed(int dirfd, const char *prefix, struct names *out)
 {
-	DIR *d = nscg_opendir_at(dirfd);
+	_cleanup_closedir_ DIR *d = nscg_opendir_at(dirfd);
 	int r = 0;
 
 	if (!d)
@@ -68,7 +68,6 @@ static int list_prefixed(int dirfd, const char *prefix, struct names *out)
 	for (struct dirent *de; r == 0 && (de = readdir(d));)
 		if (!strncmp(de->d_name, prefix, strlen(prefix)))
 			r = names_add(out, de->d_name);
-	closedir(d);
 	return r;
 }
 

@@ -105,8 +105,8 @@ void nscg_user_tmp_remove(uid_t uid)
 int nscg_user_tmp_each(int (*fn)(uid_t uid, void *ctx), void *ctx)
 {
 	_cleanup_close_ int dfd = tmp_dir(false, NULL);
+	_cleanup_closedir_ DIR *d = NULL;
 	int r = 0;
-	DIR *d;
 
 	if (dfd < 0)
 		return 0;
@@ -119,6 +119,5 @@ int nscg_user_tmp_each(int (*fn)(uid_t uid, void *ctx), void *ctx)
 			continue;
 		r = fn((uid_t)uid, ctx);
 	}
-	closedir(d);
 	return r < 0 ? r : 0;
 }

@@ -224,12 +224,12 @@ bool nscg_streq_icase(const char *a, const char *b)
 	}
 }
 
-void nscg_strv_free(char **v, size_t n)
+void nscg_strv_free(char **v)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
+	for (char **s = v; *s; s++)
+		free(*s);
 	free(v);
 }
 
@@ -286,7 +286,7 @@ int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
 	_cleanup_free_ char *buf = NULL;
 	size_t buflen = 4096;
 	int ngids = 64, r;
-	char **v;
+	_cleanup_strv_ char **v = NULL;
 	size_t out = 0;
 
 	for (;;) {
@@ -305,10 +305,8 @@ int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
 	}
 	v = calloc((size_t)ngids + 1, sizeof(*v));
 	buf = malloc(buflen);
-	if (!v || !buf) {
-		free(v);
+	if (!v || !buf)
 		return -ENOMEM;
-	}
 	for (int i = 0; i < ngids; i++) {
 		struct group gr, *res = NULL;
 		for (;;) {
@@ -316,29 +314,22 @@ int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
 			if (r != ERANGE || buflen >= (1u << 20))
 				break;
 			char *nb = realloc(buf, buflen * 2);
-			if (!nb) {
-				nscg_strv_free(v, out);
+			if (!nb)
 				return -ENOMEM;
-			}
 			buf = nb;
 			buflen *= 2;
 		}
 		/* A lookup that failed is not a group the user lacks: a
 		 * dropped group could drop a limit or an exemption. */
-		if (r != 0) {
-			nscg_strv_free(v, out);
+		if (r != 0)
 			return -r;
-		}
 		if (!res)
 			continue; /* a gid without a name */
-		v[out] = strdup(gr.gr_name);
-		if (!v[out]) {
-			nscg_strv_free(v, out);
+		if (!(v[out] = strdup(gr.gr_name)))
 			return -ENOMEM;
-		}
 		out++;
 	}
-	*names = v;
+	*names = TAKE_PTR(v);
 	*n = out;
 	return 0;
 }

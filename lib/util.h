@@ -29,8 +29,24 @@ static inline void nscg_freep(void *p)
 	free(*(void **)p);
 }
 
+/* Free a NULL-terminated list of strings, and the list. */
+void nscg_strv_free(char **v);
+
+static inline void nscg_strv_freep(char ***v)
+{
+	nscg_strv_free(*v);
+}
+
+static inline void nscg_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
 #define _cleanup_close_ __attribute__((cleanup(nscg_closep)))
 #define _cleanup_free_ __attribute__((cleanup(nscg_freep)))
+#define _cleanup_strv_ __attribute__((cleanup(nscg_strv_freep)))
+#define _cleanup_closedir_ __attribute__((cleanup(nscg_closedirp)))
 
 /* Hand ownership of a pointer or fd out of a cleanup-managed variable. */
 #define TAKE_PTR(p)                                                            \
@@ -76,11 +92,10 @@ bool nscg_name_is_valid(const char *name);
 const char *nscg_escape(const char *s, char *buf, size_t len);
 
 /* The names of the groups user is in (primary group gid included), from
- * NSS, so LDAP and SSSD groups count. Groups without a name are skipped.
- * Free with nscg_strv_free. */
+ * NSS, so LDAP and SSSD groups count: a NULL-terminated list of *n.
+ * Groups without a name are skipped. Free with nscg_strv_free. */
 int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n);
 
-void nscg_strv_free(char **v, size_t n);
 
 /* Look up name in the passwd database into *pw, whose strings live in
  * *buf (malloc'd; free it after pw). The buffer starts at the size

@@ -210,9 +210,13 @@ int main(int argc, char **argv)
 	struct nscg_limits lim = { 0 };
 	int st;
 
-	if (argc != 2 || geteuid() != 0) {
-		printf("FAIL: ns/setup: usage: test-ns HELPER, as root\n");
+	if (argc != 2) {
+		printf("FAIL: ns/setup: usage: test-ns HELPER\n");
 		return 1;
+	}
+	if (geteuid() != 0) {
+		printf("SKIP: ns (needs root)\n");
+		return 77;
 	}
 	char *mounts_before = slurp("/proc/self/mountinfo");
 	snprintf(parent, sizeof(parent), "nscg-test-%d", (int)getpid());

@@ -5,7 +5,7 @@
 # limits, and what it leaves behind dies with it. As root, on this host.
 set -u
 . "$(dirname "$0")/../lib.sh"
-[ "$(id -u)" = 0 ] || { fail atd/root "needs root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: atd (needs root)"; exit 77; }
 command -v atd >/dev/null && command -v at >/dev/null || { fail atd/installed "at missing"; exit 1; }
 
 session_fixture nscgt-at

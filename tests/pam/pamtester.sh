@@ -5,7 +5,7 @@
 # inside the session and records what it sees.
 set -u
 . "$(dirname "$0")/../lib.sh"
-[ "$(id -u)" = 0 ] || { fail pamtester/root "needs root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: pamtester (needs root)"; exit 77; }
 command -v pamtester >/dev/null || { fail pamtester/installed "pamtester missing"; exit 1; }
 
 session_fixture nscgt-p

@@ -4,7 +4,7 @@
 # cannot do inside, limits that bite, faults, and many sessions at once.
 set -u
 . "$(dirname "$0")/../lib.sh"
-[ "$(id -u)" = 0 ] || { fail sessions/root "needs root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: sessions (needs root)"; exit 77; }
 RUN=$BUILD/session-runner
 
 session_fixture nscgt-s

@@ -4,7 +4,7 @@
 # service of ours; a test user logging in with a key.
 set -u
 . "$(dirname "$0")/../lib.sh"
-[ "$(id -u)" = 0 ] || { fail sshd/root "needs root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: sshd (needs root)"; exit 77; }
 [ -x /usr/sbin/sshd ] || { fail sshd/installed "openssh-server missing"; exit 1; }
 
 session_fixture nscgt-h

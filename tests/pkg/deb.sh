@@ -6,7 +6,7 @@
 # any files it had to move from a snapshot, whatever happens.
 set -u
 . "$(dirname "$0")/../lib.sh"
-[ "$(id -u)" = 0 ] || { fail deb/root "needs root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: deb (needs root)"; exit 77; }
 PKG=libpam-nscg
 export DEBIAN_FRONTEND=noninteractive
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q installed; then

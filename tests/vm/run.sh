@@ -15,7 +15,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/vm/recipe.sh"
 . "$TOP/bench/vm-login.sh"
-[ "$(id -u)" = 0 ] || { fail vm/root "needs root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: vm (needs root)"; exit 77; }
 vm=$BUILD/vm
 mkdir -p "$vm"
 step() { printf '# %-40s %4ds\n' "$1" $(( $(date +%s) - t0 )); t0=$(date +%s); }
