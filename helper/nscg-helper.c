@@ -2,18 +2,20 @@
 /* nscg-helper: creates the namespaces of a pam_nscg session.
  *
  * pam_nscg.so starts it (not setuid: it runs as the root caller) from
- * the caller's own cgroups, before the login enters the session's, so
- * that its fork and its mount namespace are never charged to the user's
+ * the caller's own cgroups, before the login enters the session's, and
+ * it stays there, so that nothing of it is ever charged to the user's
  * limits. It keeps only CAP_SYS_ADMIN, sets no_new_privs, unshares the
  * mount, IPC and UTS namespaces, makes "/" a recursive slave and mounts
- * the private /dev/shm and /tmp the policy asks for; then
- * the module moves it into the session cgroup, and it sets the hostname,
- * unshares the cgroup namespace (rooted there) and remounts
- * /sys/fs/cgroup. It waits on the control socket (fd 3) until the module
- * has joined its namespaces. The protocol, one line or byte each way:
- * "M" (made) / "C<hostname>" (moved), "R" (ready) / "G" (joined, go);
- * an error is
- * "E<errno>:<message>".
+ * the private /dev/shm and /tmp the policy asks for, meanwhile the
+ * module makes the session's cgroups, moves itself in and makes the
+ * cgroup namespace there. Then the helper sets the hostname, joins that
+ * cgroup namespace (the module passes it on the socket) and remounts
+ * /sys/fs/cgroup as the session sees it: the root of a cgroupfs mount
+ * is the mounter's cgroup namespace's, wherever the mounter is. It waits
+ * on the control socket (fd 3) until the module has joined its
+ * namespaces. The protocol, one line or byte each way: "M" (made) /
+ * "C<hostname>" with the cgroup namespace's fd (SCM_RIGHTS), "R"
+ * (ready) / "G" (joined, go); an error is "E<errno>:<message>".
  *
  * By hand: --help, --version, and --check, which reports what this host
  * offers. */
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -178,18 +181,40 @@ static unsigned parse_ns(const char *s)
 /* Wait at most RELEASE_TIMEOUT_MS for the module's next line, which
  * must start with want; its rest (up to len - 1 bytes) goes to arg. A
  * closed socket, a timeout or another line is no go. */
-static bool await_module(char want, char *arg, size_t len)
+static bool await_module(char want, char *arg, size_t len, int *fd)
 {
 	char line[128];
 	size_t n = 0;
 
+	if (fd)
+		*fd = -1;
 	while (n == 0 || line[n - 1] != '\n') {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
 		struct pollfd p = { .fd = CTL_FD, .events = POLLIN };
+		struct iovec iov = { .iov_base = line + n, .iov_len = sizeof(line) - 1 - n };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 		if (n + 1 >= sizeof(line) || poll(&p, 1, RELEASE_TIMEOUT_MS) <= 0)
 			return false;
-		ssize_t got = read(CTL_FD, line + n, sizeof(line) - 1 - n);
+		ssize_t got = recvmsg(CTL_FD, &msg, MSG_CMSG_CLOEXEC);
 		if (got <= 0)
 			return false;
+		/* An fd comes with the module's line only where asked for;
+		 * any other is closed at once. */
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+			    c->cmsg_len != CMSG_LEN(sizeof(int)))
+				continue;
+			int got_fd;
+			memcpy(&got_fd, CMSG_DATA(c), sizeof(got_fd));
+			if (fd && *fd < 0)
+				*fd = got_fd;
+			else
+				close(got_fd);
+		}
 		n += (size_t)got;
 		/* "G" is a single byte: the module closes after it. */
 		if (want == 'G' && line[0] == 'G')
@@ -203,12 +228,6 @@ static bool await_module(char want, char *arg, size_t len)
 	return true;
 }
 
-/* In two steps. First, while the helper is still in the caller's own
- * cgroups, everything that costs memory or a task: the new mount, IPC
- * and UTS namespaces (a mount namespace copies the whole mount table).
- * "M" tells the module; it moves us into the session's cgroups and says
- * "C". Then the cgroup namespace, rooted there, and the session's view of
- * cgroupfs; "R", and we stay until the module has joined ("G"). */
 /* A fresh tmpfs on where, mode 1777, nosuid and nodev as the host's;
  * size bytes, or the kernel's default (half the RAM) for 0. */
 static int mount_tmpfs(const char *where, uint64_t size)
@@ -224,10 +243,16 @@ static int mount_tmpfs(const char *where, uint64_t size)
 	return 0;
 }
 
+/* In two steps. First the new mount, IPC and UTS namespaces (a mount
+ * namespace copies the whole mount table) and the private mounts; "M"
+ * tells the module. When it has made its cgroup namespace it says "C"
+ * with it: the hostname, the cgroup namespace joined and the session's
+ * view of cgroupfs; "R", and we stay until the module has joined ("G"). */
 static int run_session(unsigned ns, const struct private_mounts *pm)
 {
 	char hostname[HOST_NAME_MAX + 1];
 	struct nscg_host host;
+	_cleanup_close_ int cgns = -1;
 	int flags = 0, r;
 
 	if (fcntl(CTL_FD, F_GETFD) < 0) {
@@ -259,14 +284,19 @@ static int run_session(unsigned ns, const struct private_mounts *pm)
 	if (pm->tmp && (r = mount_tmpfs("/tmp", pm->tmp_size)))
 		return r;
 	if (nscg_write_all(CTL_FD, "M\n", 2) < 0 ||
-	    !await_module('C', hostname, sizeof(hostname)))
+	    !await_module('C', hostname, sizeof(hostname), &cgns))
 		return 1;
 	if (hostname[0] && !(ns & NSCG_NS_UTS))
 		return fail(-EINVAL, "a hostname needs the uts namespace");
 	if (hostname[0] && sethostname(hostname, strlen(hostname)) < 0)
 		return fail(-errno, "cannot set the hostname to %s", hostname);
-	if ((ns & NSCG_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		return fail(-errno, "cannot unshare the cgroup namespace");
+	/* The module's cgroup namespace, rooted in the session's cgroups
+	 * it made for itself: the helper stays in the caller's own. */
+	if ((ns & NSCG_NS_CGROUP) && cgns < 0)
+		return fail(-EINVAL, "no cgroup namespace came from the module");
+	if ((ns & NSCG_NS_CGROUP) && setns(cgns, CLONE_NEWCGROUP) < 0)
+		return fail(-errno, "cannot join the session's cgroup namespace");
+	cgns = nscg_close(cgns);
 	if (ns & NSCG_NS_MOUNT) {
 		/* The cgroup root of a new mount comes from the mounter's
 		 * cgroup namespace: without one the host's root would show. */
@@ -279,7 +309,7 @@ static int run_session(unsigned ns, const struct private_mounts *pm)
 	}
 	if (nscg_write_all(CTL_FD, "R\n", 2) < 0)
 		return 1;
-	return await_module('G', NULL, 0) ? 0 : 1;
+	return await_module('G', NULL, 0, NULL) ? 0 : 1;
 }
 
 static void check_feature(const char *what, bool ok, const char *note)

@@ -191,11 +191,6 @@ static enum nscg_open_result standalone_open(struct nscg_session *s, const struc
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
 		goto fail;
 	}
-	/* The helper too: a move is never refused, even into a full cgroup. */
-	if (l->helper > 0 && (r = nscg_cgroup_attach(&s->host, &s->sess, l->helper)) < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot move the helper into %s", s->name);
-		goto fail;
-	}
 	snprintf(s->id, sizeof(s->id), "%s", s->name + strlen("session-"));
 	snprintf(s->where, sizeof(s->where), "%s/user-%u/%s", s->parent,
 		 (unsigned)s->uid, s->name);

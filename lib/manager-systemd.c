@@ -101,14 +101,13 @@ static enum nscg_open_result logind_open(struct nscg_session *s, const struct ns
 
 /* A login that is no logind session, on a systemd machine (a cron or at
  * job): a transient scope nscg-UID-ID.scope in user-UID.slice, started
- * with the caller and the helper in it and the session.* limits; the
+ * with the caller in it and the session.* limits; the
  * user.* limits on the slice. systemd's own way to a cgroup in its tree,
  * as systemd-run --scope; nothing of pam_nscg's own there. */
 static enum nscg_open_result job_open(struct nscg_session *s, const struct nscg_login *l,
 				      const struct nscg_log *log)
 {
 	const struct nscg_resolved *res = l->res;
-	pid_t helper = l->helper;
 	struct nscg_limits ulim, slim;
 	char slice[40], description[320];
 	uint32_t rnd;
@@ -129,8 +128,8 @@ static enum nscg_open_result job_open(struct nscg_session *s, const struct nscg_
 	/* Where close moves the caller back to, before it ends the scope. */
 	if (nscg_pid_unit(getpid(), s->orig_unit, sizeof(s->orig_unit)) < 0)
 		s->orig_unit[0] = '\0';
-	const pid_t pids[] = { getpid(), helper };
-	if (nscg_sd_start_scope(s->name, slice, pids, helper > 0 ? 2 : 1, description, &slim,
+	const pid_t pids[] = { getpid() };
+	if (nscg_sd_start_scope(s->name, slice, pids, ELEMENTSOF(pids), description, &slim,
 				s->bus_timeout_ms, log) < 0)
 		return NSCG_OPEN_FAILED;
 	/* Now that the slice is loaded: its limits, unset ones reset. */

@@ -418,8 +418,7 @@ void nscg_helper_abort(struct nscg_helper *h)
 }
 
 int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mounts *pm,
-		      unsigned timeout_ms, struct nscg_helper *h,
-		      const struct nscg_log *log)
+		      struct nscg_helper *h, const struct nscg_log *log)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t chld;
@@ -455,43 +454,76 @@ int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mo
 		nscg_helper_abort(h);
 		return r;
 	}
-	if ((r = await(h, 'M', timeout_ms, log)) < 0) {
-		nscg_helper_abort(h);
-		return r;
-	}
 	return 0;
+}
+
+/* Send "C<hostname>\n" with the cgroup namespace at nsfd (-1: none)
+ * attached. MSG_NOSIGNAL: a helper that died must not SIGPIPE the caller. */
+static int send_moved(int sock, const char *hostname, int nsfd)
+{
+	char line[80];
+	int n = snprintf(line, sizeof(line), "C%s\n", hostname ? hostname : "");
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = line, .iov_len = (size_t)n };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -ENAMETOOLONG;
+	if (nsfd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &nsfd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == n ? 0 : -errno;
 }
 
 int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
 			  const char *hostname, const struct nscg_ns_saved *saved,
 			  unsigned timeout_ms, const struct nscg_log *log)
 {
-	char line[80];
+	_cleanup_close_ int nsfd = -1;
 	int r;
 
-	/* "C<hostname>": it is in the session's cgroups now (the hostname
-	 * comes here because a session's name is only known by now).
-	 * MSG_NOSIGNAL: a helper that died must not SIGPIPE the caller. */
-	int n = snprintf(line, sizeof(line), "C%s\n", hostname ? hostname : "");
-	if (n < 0 || (size_t)n >= sizeof(line)) {
-		r = nscg_log_errno(log, LOG_ERR, -ENAMETOOLONG, "cannot set the hostname %s",
-				   hostname);
-		goto fail;
+	/* The cgroup namespace is the caller's own, rooted in the cgroups
+	 * it is in now; the helper joins it to mount the session's view.
+	 * The helper itself never enters the session's cgroups. */
+	if (mask & NSCG_NS_CGROUP) {
+		if (unshare(CLONE_NEWCGROUP) < 0) {
+			r = nscg_log_errno(log, LOG_ERR, -errno, "cannot make the cgroup namespace");
+			goto fail;
+		}
+		nsfd = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0) {
+			r = nscg_log_errno(log, LOG_ERR, -errno, "cannot open the cgroup namespace");
+			goto undo;
+		}
 	}
-	if (send(h->sock, line, (size_t)n, MSG_NOSIGNAL) != n) {
-		r = nscg_log_errno(log, LOG_ERR, -errno, "cannot reach the helper");
-		goto fail;
+	/* "M": the helper has made the other namespaces, in the caller's
+	 * cgroups as they were at the fork. Then "C<hostname>" (a session's
+	 * name is only known by now) with the cgroup namespace, and "R":
+	 * cgroupfs is mounted as the session sees it. */
+	if ((r = await(h, 'M', timeout_ms, log)) < 0)
+		goto undo;
+	if ((r = send_moved(h->sock, hostname, nsfd)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot reach the helper");
+		goto undo;
 	}
 	if ((r = await(h, 'R', timeout_ms, log)) < 0)
-		goto fail;
-	r = join(h->pid, mask);
+		goto undo;
+	r = join(h->pid, mask & ~NSCG_NS_CGROUP);
 	if (r == 0 && !all_new(saved, mask))
 		r = -ESRCH; /* joined, but nothing new: no sandbox at all */
 	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot join the session namespaces");
-		/* A partial join is undone: the caller keeps its own. */
-		(void)nscg_ns_restore(saved, mask);
-		goto fail;
+		goto undo;
 	}
 	/* By name: the saved fd would lead back into the host's mount tree,
 	 * and so would everything the caller forks from here. */
@@ -508,6 +540,9 @@ int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
 		return -EIO;
 	}
 	return 0;
+undo:
+	/* A partial join is undone: the caller keeps its own namespaces. */
+	(void)nscg_ns_restore(saved, mask);
 fail:
 	nscg_helper_abort(h);
 	return r;

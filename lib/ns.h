@@ -86,26 +86,26 @@ struct nscg_helper {
 };
 
 /* Start the helper (fd from nscg_helper_open) for the namespaces of mask
- * and the private mounts pm (NULL: none; they need the mount namespace)
- * and wait at most timeout_ms until it has made
- * every namespace but the cgroup one. Call it before the caller enters
- * the session's cgroups: the fork, the exec and the new mount namespace
- * are then charged to the caller's own cgroups, never to the user's,
- * whose full pids or memory limit would refuse them. On failure the
- * helper is gone and -errno is returned (the helper's own errno where it
- * reported one). */
+ * and the private mounts pm (NULL: none; they need the mount namespace),
+ * and return at once: it makes every namespace but the cgroup one while
+ * the caller goes on. Call it before the caller enters the session's
+ * cgroups: the fork, the exec and the new mount namespace are then
+ * charged to the caller's own cgroups, never to the user's, whose full
+ * pids or memory limit would refuse them; and the helper stays there.
+ * On failure the helper is gone and -errno is returned. */
 int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mounts *pm,
-		      unsigned timeout_ms, struct nscg_helper *h,
-		      const struct nscg_log *log);
+		      struct nscg_helper *h, const struct nscg_log *log);
 
 /* Kill and reap a spawned helper; restores SIGCHLD. No-op if none. */
 void nscg_helper_abort(struct nscg_helper *h);
 
-/* With the helper moved into the session's cgroups: let it set hostname
- * (NULL or "": keep), make the cgroup namespace (rooted there), mount the session's view of
- * cgroupfs, wait at most timeout_ms for it, join its namespaces, restore
- * the cwd, release and reap it. On failure the caller's namespaces are
- * untouched or restored from saved, and the helper is gone. */
+/* With the caller in the session's cgroups: make the cgroup namespace
+ * (rooted there) in the caller, wait at most timeout_ms each for the
+ * helper's namespaces and for its view of cgroupfs (it joins that cgroup
+ * namespace to mount it, and sets hostname: NULL or "" keeps it), join
+ * its namespaces, restore the cwd, release and reap it. On failure the
+ * caller's namespaces are restored from saved and the helper is gone;
+ * the helper's own errno is returned where it reported one. */
 int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
 			  const char *hostname, const struct nscg_ns_saved *saved, unsigned timeout_ms,
 			  const struct nscg_log *log);

@@ -47,15 +47,14 @@ struct nscg_login {
 	const char *user; /* the passwd name */
 	const char *service; /* the PAM service, may be NULL */
 	const struct nscg_logind_session *ls; /* logind manager: the caller's session */
-	pid_t helper; /* nscg-helper, waiting to be put into the session; -1: none */
 };
 
 /* One way to make a session's cgroups, chosen once per login. */
 struct nscg_manager {
 	const char *name; /* for the log */
-	/* Put the caller and the helper into the session's cgroups with the
-	 * policy's limits; fill s->sess, s->name, s->id and s->where. On
-	 * failure nothing of the open is left. */
+	/* Put the caller into the session's cgroups with the policy's
+	 * limits; fill s->sess, s->name, s->id and s->where. On failure
+	 * nothing of the open is left. */
 	enum nscg_open_result (*open)(struct nscg_session *s, const struct nscg_login *l,
 				      const struct nscg_log *log);
 	/* Undo a successful open whose later steps failed (NULL: nothing to

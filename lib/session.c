@@ -466,11 +466,11 @@ static struct nscg_session *session_new(void)
 }
 
 /* Build what d decided: the caller's cgroups noted, the helper started
- * (from the caller's own cgroups: a user who filled their limits cannot
- * make its fork fail, ns.h), the manager's cgroups with the helper and
- * the caller in them, the user's /tmp, and last the namespaces, whose
- * cgroup root is then the session's cgroup or scope. On anything but
- * SANDBOXED nothing is left behind. */
+ * (from the caller's own cgroups, where it stays: a user who filled their
+ * limits cannot make it fail, ns.h), the manager's cgroups with the
+ * caller in them while the helper makes its namespaces, the user's /tmp,
+ * and last the namespaces, whose cgroup root is then the session's
+ * cgroup or scope. On anything but SANDBOXED nothing is left behind. */
 static enum nscg_open_result build(const struct nscg_open_req *req, const struct decision *d,
 				   struct nscg_session **out, const struct nscg_log *log)
 {
@@ -516,7 +516,7 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		if ((helper_fd = nscg_helper_open(res->v[NSCG_KEY_HELPER].str, log)) < 0)
 			goto out;
 		private_mounts(res, s->ns_mask, &pm);
-		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, helper_timeout, &helper, log);
+		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, &helper, log);
 		if (r < 0) {
 			/* In a logind session the caller is in the user's scope
 			 * already: its fork is the user's to refuse. */
@@ -526,7 +526,7 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		}
 	}
 	const struct nscg_login login = {
-		.res = res, .user = user, .service = req->service, .ls = &d->ls, .helper = helper.pid,
+		.res = res, .user = user, .service = req->service, .ls = &d->ls,
 	};
 	if ((ret = s->mgr->open(s, &login, log)) != NSCG_OPEN_SANDBOXED)
 		goto out; /* nothing left behind */
@@ -553,8 +553,9 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		expand_hostname(res->v[NSCG_KEY_HOSTNAME].str, user, s->id, host, sizeof(host));
 		r = nscg_ns_enter_session(&helper, s->ns_mask, host, &s->saved, helper_timeout, log);
 		if (r < 0) {
-			/* From here on the helper's work is charged to the
-			 * user's cgroups. */
+			/* The caller's cgroup namespace is charged to the
+			 * user's cgroups, and in a logind session the helper's
+			 * work too: which limit refused it cannot be told. */
 			if (user_may_cause(r))
 				ret = refuse_user_caused(user, r, log);
 			goto out;

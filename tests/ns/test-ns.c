@@ -78,7 +78,7 @@ static int enter(int hfd, unsigned mask, const char *hostname,
 		 const struct nscg_ns_saved *saved, unsigned timeout_ms)
 {
 	struct nscg_helper h;
-	int r = nscg_helper_spawn(hfd, mask, NULL, timeout_ms, &h, &tlog);
+	int r = nscg_helper_spawn(hfd, mask, NULL, &h, &tlog);
 
 	return r < 0 ? r : nscg_ns_enter_session(&h, mask, hostname, saved, timeout_ms, &tlog);
 }
@@ -167,8 +167,8 @@ static int login_process(const char *helper, const struct nscg_host *host,
 }
 
 /* A user who filled their pids limit cannot make the helper fail: it is
- * forked from outside the full cgroup, then moved in (a move is never
- * refused), as the module does. Runs in a child. */
+ * forked from outside the full cgroup and stays there, as the module
+ * does; only the caller moves in. Runs in a child. */
 static int full_cgroup_login(const char *helper, const struct nscg_host *host,
 			     const struct nscg_cgroup *sess)
 {
@@ -179,7 +179,7 @@ static int full_cgroup_login(const char *helper, const struct nscg_host *host,
 	int hfd = nscg_helper_open(helper, &tlog);
 	T("full-helper-open", hfd >= 0);
 	T("full-save", nscg_ns_save(&saved) == 0);
-	T("full-spawn-outside", nscg_helper_spawn(hfd, NSCG_NS_ALL, NULL, 5000, &h, &tlog) == 0);
+	T("full-spawn-outside", nscg_helper_spawn(hfd, NSCG_NS_ALL, NULL, &h, &tlog) == 0);
 	lim.set[NSCG_PIDS_MAX] = true;
 	lim.num[NSCG_PIDS_MAX] = 1;
 	T("full-limit", nscg_cgroup_apply(host, sess, &lim, "session", &tlog) == 0);
@@ -190,7 +190,6 @@ static int full_cgroup_login(const char *helper, const struct nscg_host *host,
 	T("full-fork-refused-inside", p < 0 && errno == EAGAIN);
 	if (p > 0)
 		waitpid(p, NULL, 0);
-	T("full-attach-helper", nscg_cgroup_attach(host, sess, h.pid) == 0);
 	logbuf[0] = '\0';
 	T("full-enter", nscg_ns_enter_session(&h, NSCG_NS_ALL, NULL, &saved, 5000, &tlog) == 0);
 	if (logbuf[0])

@@ -256,7 +256,8 @@ fake answer
 expect systemd-mode/job-sandboxed 0 in_unit "$lroot/system.slice/atd.service" "$RUN" "$svc" "$u" sh -c \
 	'test "$(grep "^0::" /proc/self/cgroup)" = "0::/" || exit 1; sleep 1000 </dev/null >/dev/null 2>&1 & echo $! >'"$jobdir/left"
 calls=$(cat "$bus/calls")
-grep -qE "^StartTransientUnit nscg-$uid-[0-9a-f]{8}\.scope Slice=user-$uid\.slice PIDs=2 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000$" <<<"$calls" &&
+# The caller alone: the helper stays in the caller's own cgroups.
+grep -qE "^StartTransientUnit nscg-$uid-[0-9a-f]{8}\.scope Slice=user-$uid\.slice PIDs=1 MemoryMax=268435456 TasksMax=64 IOWeight=50 CPUQuotaPerSecUSec=1500000$" <<<"$calls" &&
 	pass systemd-mode/job-scope-started || fail systemd-mode/job-scope-started "$calls $(tail -12 "$syslog" | cut -c 60-300)"
 grep -q "^SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824 " <<<"$calls" &&
 	pass systemd-mode/job-slice-limits || fail systemd-mode/job-slice-limits "$calls"
