@@ -122,6 +122,9 @@ static int v2_prepare(const struct nscg_hier *h, int parent, int child)
 	size_t o = 0;
 	int r;
 
+	/* The unified hierarchy of a hybrid host offers none. */
+	if (!(h->ctrls & nscg_ctrl_mask("memory cpu cpuset pids io", NULL)))
+		return 0;
 	if ((r = nscg_read_at(parent, "cgroup.subtree_control", cur, sizeof(cur))) < 0)
 		return r;
 	unsigned enabled = nscg_ctrl_mask(cur, NULL);

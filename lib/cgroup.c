@@ -272,13 +272,18 @@ int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 	return 0;
 }
 
-int nscg_cgroup_open(const struct nscg_host *host, const char *path,
-		     bool create, struct nscg_cgroup *out, bool *created,
-		     const struct nscg_log *log)
+/* The walk of nscg_cgroup_open and nscg_cgroup_create: path under every
+ * used hierarchy into out, and with parent its parent. */
+static int cgroup_walk(const struct nscg_host *host, const char *path, bool create,
+		       struct nscg_cgroup *out, struct nscg_cgroup *parent, bool *created,
+		       const struct nscg_log *log)
 {
+	const int flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
 	int r = 0;
 
 	nscg_cgroup_init(out);
+	if (parent)
+		nscg_cgroup_init(parent);
 	if (created)
 		*created = false;
 	for (size_t i = 0; i < host->n; i++) {
@@ -296,6 +301,7 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 			char comp[256];
 			size_t n = strcspn(c, "/");
 			bool last = c[n] == '\0';
+			int child = -1;
 
 			if (n == 0 || n >= sizeof(comp)) {
 				r = -EINVAL;
@@ -305,7 +311,12 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 			comp[n] = '\0';
 			c += n + !last;
 			bool made = false;
-			if (create) {
+			/* Ancestors mostly exist: open first, make if missing.
+			 * The last component is made, so that a name in use is
+			 * seen as such. */
+			if (create && !last)
+				child = openat(fd, comp, flags);
+			if (create && child < 0 && (last || errno == ENOENT)) {
 				if (mkdirat(fd, comp, 0755) == 0)
 					made = true;
 				else if (errno != EEXIST) {
@@ -315,8 +326,8 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 					goto fail;
 				}
 			}
-			int child = openat(fd, comp, O_PATH | O_DIRECTORY |
-							     O_CLOEXEC | O_NOFOLLOW);
+			if (child < 0)
+				child = openat(fd, comp, flags);
 			if (child < 0) {
 				r = -errno;
 				if (create || r != -ENOENT)
@@ -335,6 +346,8 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 			}
 			if (made && last && created)
 				*created = true;
+			if (last && parent)
+				parent->fd[i] = TAKE_FD(fd);
 			nscg_close(fd);
 			fd = child;
 		}
@@ -343,7 +356,22 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 	return 0;
 fail:
 	nscg_cgroup_close(out);
+	if (parent)
+		nscg_cgroup_close(parent);
 	return r;
+}
+
+int nscg_cgroup_open(const struct nscg_host *host, const char *path,
+		     bool create, struct nscg_cgroup *out, bool *created,
+		     const struct nscg_log *log)
+{
+	return cgroup_walk(host, path, create, out, NULL, created, log);
+}
+
+int nscg_cgroup_create(const struct nscg_host *host, const char *path, struct nscg_cgroup *out,
+		       struct nscg_cgroup *parent, bool *created, const struct nscg_log *log)
+{
+	return cgroup_walk(host, path, true, out, parent, created, log);
 }
 
 void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,

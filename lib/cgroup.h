@@ -84,6 +84,11 @@ int nscg_cgroup_open(const struct nscg_host *host, const char *path,
 		     bool create, struct nscg_cgroup *out, bool *created,
 		     const struct nscg_log *log);
 
+/* nscg_cgroup_open with create, keeping the parent of path's last
+ * component in *parent too (a path of one component: the roots). */
+int nscg_cgroup_create(const struct nscg_host *host, const char *path, struct nscg_cgroup *out,
+		       struct nscg_cgroup *parent, bool *created, const struct nscg_log *log);
+
 /* path under every used hierarchy where it exists (-1 elsewhere), for a
  * cgroup that may be left in some hierarchies only. */
 void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,

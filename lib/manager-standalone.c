@@ -85,9 +85,9 @@ static int new_session_record(struct nscg_session *s, const char *user,
  * may remove the user cgroup between this walk making it and making the
  * session in it (ENOENT), and then the walk is tried again; once the
  * session exists, the user cgroup holds it and no close can remove it.
- * Then the user cgroup is opened, and max_sessions (under the uid lock,
- * which only logins counting sessions take) and the room under
- * user.pids.max are checked. */
+ * The user cgroup kept is the one the walk made the session in. Then
+ * max_sessions (under the uid lock, which only logins counting sessions
+ * take) and the room under user.pids.max are checked. */
 static enum nscg_open_result make_session(struct nscg_session *s,
 					  const struct nscg_resolved *res,
 					  const char *user,
@@ -123,8 +123,8 @@ static enum nscg_open_result make_session(struct nscg_session *s,
 		snprintf(path, sizeof(path), "%s/user-%u/%s", s->parent, (unsigned)s->uid, s->name);
 		/* On failure the name stays, for undo to remove what was
 		 * made in some hierarchies. A race with a close is quiet. */
-		int r = nscg_cgroup_open(&s->host, path, true, &s->sess, &created,
-					 races < 3 ? NULL : log);
+		int r = nscg_cgroup_create(&s->host, path, &s->sess, &s->user, &created,
+					   races < 3 ? NULL : log);
 		if (r == -ENOENT && races < 3) {
 			races++;
 			continue;
@@ -140,15 +140,14 @@ static enum nscg_open_result make_session(struct nscg_session *s,
 			break;
 		/* Taken (an orphan of the same name): its record was ours. */
 		nscg_cgroup_close(&s->sess);
+		nscg_cgroup_close(&s->user);
 		(void)nscg_record_remove(s->uid, s->name);
 		if (++tries == 8 || new_session_record(s, user, log) < 0) {
 			s->name[0] = '\0';
 			return NSCG_OPEN_FAILED;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
-	if (nscg_cgroup_open(&s->host, path, false, &s->user, NULL, log) < 0)
-		return NSCG_OPEN_FAILED;
+	/* s->user is the user cgroup the walk went through. */
 	if (no_room_for_a_login(s, user, log))
 		return NSCG_OPEN_REFUSED;
 	return NSCG_OPEN_SANDBOXED;
