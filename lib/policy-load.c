@@ -758,6 +758,24 @@ void nscg_policy_free(struct nscg_policy *p)
 	free(p);
 }
 
+static bool has_section(const struct nscg_policy *p, enum section_type type)
+{
+	for (size_t i = 0; i < p->nsections; i++)
+		if (p->sections[i]->type == type)
+			return true;
+	return false;
+}
+
+bool nscg_policy_has_groups(const struct nscg_policy *p)
+{
+	return has_section(p, SEC_GROUP);
+}
+
+bool nscg_policy_has_users(const struct nscg_policy *p)
+{
+	return has_section(p, SEC_USER);
+}
+
 unsigned nscg_policy_errors(const struct nscg_policy *p)
 {
 	return p->errors;

@@ -143,6 +143,12 @@ const struct nscg_diag *nscg_policy_diag(const struct nscg_policy *p,
 const struct nscg_value *nscg_policy_global(const struct nscg_policy *p,
 					    enum nscg_key key);
 
+/* Whether any [group:NAME] section (any [user:NAME] section) is in the
+ * policy: without, a login's groups (its name) change nothing, and need
+ * not be looked up. */
+bool nscg_policy_has_groups(const struct nscg_policy *p);
+bool nscg_policy_has_users(const struct nscg_policy *p);
+
 /* Drop-in directory used for path (malloc'd), or NULL on ENOMEM. */
 char *nscg_policy_dropin_dir(const char *path);
 

@@ -269,12 +269,16 @@ static int uid_level_policy(const struct nscg_policy *p, const struct passwd *pw
 	int r;
 
 	*have_canon = false;
+	/* A policy without user or group sections says the same to every
+	 * name. */
+	if (!nscg_policy_has_users(p) && !nscg_policy_has_groups(p))
+		return 0;
 	r = nscg_getpwuid(pw->pw_uid, &first, &buf);
 	if (r < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "cannot look up uid %u", (unsigned)pw->pw_uid);
 	if (!strcmp(first.pw_name, pw->pw_name))
 		return 0;
-	r = nscg_user_groups(first.pw_name, first.pw_gid, &groups, &ngroups);
+	r = nscg_policy_has_groups(p) ? nscg_user_groups(first.pw_name, first.pw_gid, &groups, &ngroups) : 0;
 	if (r < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "cannot look up the groups of %s", first.pw_name);
 	struct nscg_request rq = { .user = first.pw_name, .groups = (const char *const *)groups,
@@ -425,7 +429,10 @@ static enum nscg_open_result decide(const struct nscg_open_req *req, struct deci
 		return NSCG_OPEN_FAILED;
 	}
 	const char *user = d->pw.pw_name;
-	if ((r = nscg_user_groups(user, d->pw.pw_gid, &d->groups, &d->ngroups)) < 0) {
+	/* The groups only where a section names one: with LDAP or SSSD
+	 * each lookup may cost a round trip. */
+	if (nscg_policy_has_groups(d->policy) &&
+	    (r = nscg_user_groups(user, d->pw.pw_gid, &d->groups, &d->ngroups)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot look up the groups of %s", user);
 		return NSCG_OPEN_FAILED;
 	}
