@@ -153,6 +153,7 @@ bench: all $(BENCH) $(BENCHS) $(RUNNER) $(BENCHF)
 	$(BENCH)
 	BUILD=$(CURDIR)/$(B) bench/run-session.sh
 	BUILD=$(CURDIR)/$(B) bench/run-login.sh
+	BUILD=$(CURDIR)/$(B) bench/run-ssh.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
 	BUILD=$(CURDIR)/$(B) bench/run-stress.sh
 
