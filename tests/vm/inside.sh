@@ -3,7 +3,11 @@
 # PASS:/FAIL: lines for what the session must look like. $1 = the guest
 # name, $2 = "v2" or "hybrid", $3 = "systemd" or "standalone".
 g=$1 layout=$2 stack=${3:-standalone}
-ok() { if eval "$2"; then echo "PASS: vm/$g/$1"; else echo "FAIL: vm/$g/$1"; fi; }
+# ok NAME CHECK: the check may set $detail, shown when it fails.
+ok() {
+	detail=
+	if eval "$2"; then echo "PASS: vm/$g/$1"; else echo "FAIL: vm/$g/$1${detail:+: $detail}"; fi
+}
 ok cgroup-root '! grep -qv ":/$" /proc/self/cgroup'
 if [ "$layout" = v2 ]; then
 	mem=/sys/fs/cgroup/memory.max pids=/sys/fs/cgroup/pids.max procs=/sys/fs/cgroup/cgroup.procs
@@ -30,7 +34,8 @@ ok shm-capped '! dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 2>/dev/null; rm
 if [ "$stack" = systemd ]; then
 	# The user manager is outside the session: it gets a session's limits.
 	ok user-manager-limited 'test "$(systemctl show -P MemoryMax "user@$(id -u).service")" = 134217728'
-	ok systemd-run-user-bounded 'systemd-run --user --scope -q sh -c "tail /dev/zero"; test $? = 137'
+	ok systemd-run-user-bounded 'out=$(systemd-run --user --scope -q sh -c "tail /dev/zero" 2>&1); rc=$?
+		detail="exit $rc: $(printf %s "$out" | tail -c 300 | tr "\n" " ")"; test $rc = 137'
 fi
 ok memory-hog-killed 'tail /dev/zero; test $? = 137'
 if [ "$layout" = v2 ]; then
