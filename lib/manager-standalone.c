@@ -223,13 +223,17 @@ static int standalone_close(struct nscg_session *s, const struct nscg_log *log)
 	}
 	/* Never kill a cgroup the caller may still be in. Each step is
 	 * logged; the first error is returned. */
-	if (s->kill_on_close && out &&
-	    (r = nscg_cgroup_kill(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS)) < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
-		ret = ret < 0 ? ret : r;
+	bool empty = false;
+	if (s->kill_on_close && out) {
+		r = nscg_cgroup_kill(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS);
+		if (r < 0) {
+			nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
+			ret = ret < 0 ? ret : r;
+		}
+		empty = r == 0;
 	}
 	nscg_session_log_usage(s, log);
-	if (nscg_cgroup_populated(&s->host, &s->sess) == 0) {
+	if (empty || nscg_cgroup_populated(&s->host, &s->sess) == 0) {
 		if ((r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0) {
 			nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
 			ret = ret < 0 ? ret : r;

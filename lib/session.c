@@ -104,9 +104,10 @@ static enum nscg_open_result leave_sandbox(const struct passwd *pw, const struct
 		nscg_log_errno(log, LOG_ERR, -errno, "cannot read the cgroup namespace");
 		return NSCG_OPEN_FAILED;
 	}
+	/* The initial cgroup namespace is the host's: nothing to leave. */
+	if (a.st_ino == NSCG_CGROUP_INIT_INO)
+		return NSCG_OPEN_SANDBOXED;
 	if (nscg_ns_open_host(&host) < 0) {
-		if (a.st_ino == NSCG_CGROUP_INIT_INO)
-			return NSCG_OPEN_SANDBOXED;
 		nscg_log(log, LOG_INFO, "%s: login from inside a cgroup namespace; not sandboxed again",
 			 pw->pw_name);
 		return NSCG_OPEN_SKIPPED;
