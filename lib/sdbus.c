@@ -168,7 +168,7 @@ static int call_all(const struct sd *sd, sd_bus *bus, sd_bus_message **msgs, str
 	for (size_t i = 0; i < n; i++) {
 		calls[i].sd = sd;
 		r = sd->call_async(bus, NULL, msgs[i], on_reply, &calls[i],
-				      ((uint64_t)timeout_ms + 1000u) * 1000u);
+				   ((uint64_t)timeout_ms + 1000u) * 1000u);
 		if (r < 0)
 			return nscg_log_errno(log, LOG_ERR, r, "cannot send %s to systemd",
 					      calls[i].what);
@@ -222,8 +222,8 @@ static int open_bus(struct sd *sd, sd_bus **bus, const struct nscg_log *log)
 static int manager_call(const struct sd *sd, sd_bus *bus, sd_bus_message **m, const char *method)
 {
 	return sd->new_method_call(bus, m, "org.freedesktop.systemd1",
-					      "/org/freedesktop/systemd1",
-					      "org.freedesktop.systemd1.Manager", method);
+				   "/org/freedesktop/systemd1",
+				   "org.freedesktop.systemd1.Manager", method);
 }
 
 /* Append lim as (sv) pairs to an open a(sv); returns how many, or -errno.
@@ -254,7 +254,7 @@ static int append_limits(const struct sd *sd, sd_bus_message *m, const struct ns
 		if (!set && !(reset && plain[i].resettable))
 			continue;
 		r = sd->append(m, "(sv)", plain[i].property, "t",
-					  set ? lim->num[plain[i].limit] : UINT64_MAX);
+			       set ? lim->num[plain[i].limit] : UINT64_MAX);
 		if (r < 0)
 			return r;
 		n++;
@@ -263,7 +263,7 @@ static int append_limits(const struct sd *sd, sd_bus_message *m, const struct ns
 		/* A percentage of one CPU: 100% is one second per second. */
 		uint64_t q = lim->set[NSCG_CPU_MAX] ? lim->num[NSCG_CPU_MAX] : NSCG_UNLIMITED;
 		r = sd->append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
-					  q == NSCG_UNLIMITED ? UINT64_MAX : q * 10000u);
+			       q == NSCG_UNLIMITED ? UINT64_MAX : q * 10000u);
 		if (r < 0)
 			return r;
 		n++;
@@ -336,8 +336,8 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 	 * answering; it handles one message per loop, in order, so the
 	 * answer to a Ping sent last means the limits are in place. */
 	r = sd.new_method_call(bus, &msgs[used], "org.freedesktop.systemd1",
-					   "/org/freedesktop/systemd1",
-					   "org.freedesktop.DBus.Peer", "Ping");
+			       "/org/freedesktop/systemd1",
+			       "org.freedesktop.DBus.Peer", "Ping");
 	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot build a message to systemd");
 		goto out;
@@ -365,8 +365,8 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 	if ((r = open_bus(&sd, &bus, log)) < 0)
 		return r;
 	r = sd.new_method_call(bus, &m, "org.freedesktop.login1",
-					   "/org/freedesktop/login1",
-					   "org.freedesktop.login1.Manager", "TerminateSession");
+			       "/org/freedesktop/login1",
+			       "org.freedesktop.login1.Manager", "TerminateSession");
 	if (r >= 0)
 		r = sd.append(m, "s", id);
 	if (r < 0)
@@ -401,8 +401,8 @@ int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, 
 		r = sd.open_container(m, 'a', "(sv)");
 	if (r >= 0)
 		r = sd.append(m, "(sv)(sv)(sv)", "Description", "s", description,
-					  "Slice", "s", slice, "CollectMode", "s",
-					  "inactive-or-failed");
+			      "Slice", "s", slice, "CollectMode", "s",
+			      "inactive-or-failed");
 	if (r >= 0)
 		r = sd.open_container(m, 'r', "sv");
 	if (r >= 0)
