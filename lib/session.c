@@ -216,7 +216,8 @@ static enum nscg_open_result pick_manager(const struct nscg_policy *p, uid_t uid
 
 	*mgr = &nscg_manager_standalone;
 	if (in < 0) {
-		nscg_log_errno(log, LOG_ERR, in, "cannot read /proc/self/cgroup");
+		nscg_log_errno(log, LOG_ERR, in,
+			       "cannot tell whether the login is a logind session (/proc/self/cgroup, /run/systemd/sessions)");
 		return NSCG_OPEN_FAILED;
 	}
 	if (!in) {
