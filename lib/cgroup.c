@@ -415,6 +415,38 @@ int nscg_cgroup_open_of(const struct nscg_host *host, pid_t pid, const char *lea
 	return 0;
 }
 
+/* The cgroup at fd, or one of its ancestors below root, has a
+ * cgroup.procs that is not root's; the walk is bounded by the kernel's
+ * nesting (and by 256 levels here). */
+static bool delegated_at(int root, int fd)
+{
+	struct stat top, st;
+	_cleanup_close_ int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	if (cur < 0 || fstat(root, &top) < 0)
+		return false;
+	for (int depth = 0; depth < 256; depth++) {
+		if (fstatat(cur, "cgroup.procs", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != 0)
+			return true;
+		if (fstat(cur, &st) < 0 || (st.st_ino == top.st_ino && st.st_dev == top.st_dev))
+			return false;
+		int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			return false;
+		nscg_close(cur);
+		cur = up;
+	}
+	return false;
+}
+
+bool nscg_cgroup_delegated(const struct nscg_host *host, const struct nscg_cgroup *cg)
+{
+	for (size_t i = 0; i < host->n; i++)
+		if (cg->fd[i] >= 0 && delegated_at(host->h[i].root_fd, cg->fd[i]))
+			return true;
+	return false;
+}
+
 int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		      const struct nscg_limits *lim, const char *what,
 		      const struct nscg_log *log)

@@ -94,6 +94,11 @@ int nscg_cgroup_create(const struct nscg_host *host, const char *path, struct ns
 void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
 			       struct nscg_cgroup *out);
 
+/* Whether a user may move processes in or out of cg, in any hierarchy:
+ * cg or one of its ancestors has a cgroup.procs that is not root's (a
+ * delegated subtree, such as a user's systemd manager's). */
+bool nscg_cgroup_delegated(const struct nscg_host *host, const struct nscg_cgroup *cg);
+
 /* Write the limits into cg in every hierarchy that carries them. A limit
  * that no hierarchy of this host can honour is logged (one line naming
  * the keys), not an error. Returns -errno on a failed write. */

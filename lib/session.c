@@ -344,11 +344,12 @@ static bool user_may_cause(int r)
 /* A login that could not be sandboxed for a reason the user may have
  * caused is refused whatever on_error says: on_error is for faults of
  * the host or the admin, and must never be a way out of the sandbox. */
-static enum nscg_open_result refuse_user_caused(const char *user, int r,
+static enum nscg_open_result refuse_user_caused(const char *user, int r, bool exposed,
 						const struct nscg_log *log)
 {
 	nscg_log_errno(log, LOG_NOTICE, r,
-		       "refusing a login of %s: it cannot be sandboxed within the user's own limits, which the user's processes may fill; on_error does not apply",
+		       exposed ? "refusing a login of %s: it is opened from a cgroup a user controls, where its helper failed; on_error does not apply" :
+				 "refusing a login of %s: it cannot be sandboxed within the user's own limits, which the user's processes may fill; on_error does not apply",
 		       user);
 	return NSCG_OPEN_REFUSED;
 }
@@ -520,6 +521,14 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 			goto out;
 		}
 	}
+	/* The helper lives in the caller's cgroups. Where a user may move
+	 * processes there (su or sudo from a user's delegated subtree, such
+	 * as their systemd manager's), the user can freeze, kill or starve
+	 * it: then whatever stops the helper may be the user's doing, and
+	 * on_error must not let the login out. In a logind session the
+	 * caller is in the user's scope already: its fork is the user's to
+	 * refuse. */
+	bool exposed = nscg_cgroup_delegated(&s->host, &s->orig);
 	if (s->ns_mask) {
 		struct nscg_private_mounts pm;
 		if ((helper_fd = nscg_helper_open(res->v[NSCG_KEY_HELPER].str, log)) < 0)
@@ -527,10 +536,8 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		private_mounts(res, s->ns_mask, &pm);
 		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, &helper, log);
 		if (r < 0) {
-			/* In a logind session the caller is in the user's scope
-			 * already: its fork is the user's to refuse. */
-			if (s->mgr == &nscg_manager_logind && user_may_cause(r))
-				ret = refuse_user_caused(user, r, log);
+			if (exposed || (s->mgr == &nscg_manager_logind && user_may_cause(r)))
+				ret = refuse_user_caused(user, r, exposed, log);
 			goto out;
 		}
 	}
@@ -565,8 +572,8 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 			/* The caller's cgroup namespace is charged to the
 			 * user's cgroups, and in a logind session the helper's
 			 * work too: which limit refused it cannot be told. */
-			if (user_may_cause(r))
-				ret = refuse_user_caused(user, r, log);
+			if (exposed || user_may_cause(r))
+				ret = refuse_user_caused(user, r, exposed, log);
 			goto out;
 		}
 		if (tmp_fd >= 0) {

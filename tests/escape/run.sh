@@ -53,6 +53,28 @@ done
 	fail escape/inside/nothing-outlives-logout "$n of $(wc -l <"$probe/left") left, $(user_procs) processes of the user"
 kill_user
 
+# --- A login opened from a cgroup the user controls (sudo or su from the
+# user's delegated subtree): its helper lives there until it is done, so
+# the user can starve, freeze or kill it. Whatever stops the helper there
+# is refused, whatever on_error says; never an unconfined login. ---
+deleg=/sys/fs/cgroup/pids/$parent-deleg
+mkdir "$deleg"
+chown "$u" "$deleg" "$deleg/cgroup.procs" "$deleg/tasks"
+on_exit "rmdir '$deleg' 2>/dev/null"
+in_deleg() { timeout 60 sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$deleg" "$@"; }
+policy "on_error = allow" ""
+expect escape/delegated/login-sandboxed 0 in_deleg "$RUN" "$svc" "$u" sh -c "$LANDED $probe/deleg"
+[ "$(landed deleg)" = sandboxed ] && pass escape/delegated/sandboxed || fail escape/delegated/sandboxed "$(landed deleg)"
+# The user fills their cgroup: the helper's fork fails there.
+echo 1 >"$deleg/pids.max"
+rm -f "$probe/deleg"
+expect escape/delegated/helper-starved-refused 206 in_deleg "$RUN" "$svc" "$u" sh -c "$LANDED $probe/deleg"
+[ "$(landed deleg)" = no-login ] && pass escape/delegated/not-unconfined || fail escape/delegated/not-unconfined "$(landed deleg)"
+grep -q "refusing a login of $u: it is opened from a cgroup a user controls" "$syslog" &&
+	pass escape/delegated/logged || fail escape/delegated/logged
+echo max >"$deleg/pids.max"
+kill_user
+
 # --- Filling user.pids.max in one session, then logging in again ---
 # The next login's helper would fork in a full pids cgroup (EAGAIN); with
 # on_error = allow that used to let the login in unconfined. Now it is
