@@ -533,21 +533,28 @@ int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
 }
 
 
-/* SIGKILL every pid listed in cgroup.procs at dirfd. */
-static int kill_listed(int dirfd)
+/* SIGKILL every pid listed in cgroup.procs at dirfd but self (0: none
+ * spared); how many were, or -errno. */
+static int kill_listed_but(int dirfd, pid_t self)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int r = fd < 0 ? -errno : nscg_read_fd(fd, 4u << 20, &buf, NULL);
+	int n = 0, r;
 
-	for (char *s = r < 0 ? NULL : buf, *end; s && *s; s = end) {
+	if (fd < 0)
+		return -errno;
+	if ((r = nscg_read_fd(fd, 4u << 20, &buf, NULL)) < 0)
+		return r;
+	for (char *s = buf, *end; *s; s = end) {
 		long pid = strtol(s, &end, 10);
 		if (end == s)
 			break;
-		if (pid > 0)
+		if (pid > 0 && pid != self) {
 			(void)kill((pid_t)pid, SIGKILL);
+			n++;
+		}
 	}
-	return r < 0 ? r : 0;
+	return n;
 }
 
 /* Kill once: cgroup.kill where a hierarchy has it, else SIGKILL to every
@@ -565,7 +572,7 @@ static void kill_round(const struct nscg_host *host, const struct nscg_cgroup *c
 			frozen = i;
 	for (size_t i = 0; i < host->n; i++)
 		if (cg->fd[i] >= 0)
-			(void)kill_listed(cg->fd[i]);
+			(void)kill_listed_but(cg->fd[i], 0);
 	if (frozen < host->n)
 		(void)host->h[frozen].ops->freeze(&host->h[frozen], cg->fd[frozen], false);
 }
@@ -588,30 +595,6 @@ int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		kill_round(host, cg);
 		nscg_sleep_ms(deadline - now < pause ? (unsigned)(deadline - now) : pause);
 	}
-}
-
-/* SIGKILL every pid listed in cgroup.procs at dirfd but self; how many
- * were, or -errno. */
-static int kill_listed_but(int dirfd, pid_t self)
-{
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int n = 0, r;
-
-	if (fd < 0)
-		return -errno;
-	if ((r = nscg_read_fd(fd, 4u << 20, &buf, NULL)) < 0)
-		return r;
-	for (char *s = buf, *end; *s; s = end) {
-		long pid = strtol(s, &end, 10);
-		if (end == s)
-			break;
-		if (pid > 0 && pid != self) {
-			(void)kill((pid_t)pid, SIGKILL);
-			n++;
-		}
-	}
-	return n;
 }
 
 int nscg_cgroup_kill_others(const struct nscg_host *host, const struct nscg_cgroup *cg,
