@@ -87,6 +87,7 @@ struct nscg_policy {
 	struct nscg_load_opts opts;
 	struct section **sections;
 	size_t nsections, csections;
+	bool has[SEC_USER + 1]; /* a section of each type was added */
 	struct nscg_diag *diags;
 	size_t ndiags, cdiags;
 	unsigned errors;

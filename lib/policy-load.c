@@ -155,6 +155,7 @@ static int add_section(struct nscg_policy *p, struct section *s)
 		     sizeof(*p->sections)) < 0)
 		return -ENOMEM;
 	p->sections[p->nsections++] = s;
+	p->has[s->type] = true;
 	return 0;
 }
 
@@ -758,22 +759,14 @@ void nscg_policy_free(struct nscg_policy *p)
 	free(p);
 }
 
-static bool has_section(const struct nscg_policy *p, enum section_type type)
-{
-	for (size_t i = 0; i < p->nsections; i++)
-		if (p->sections[i]->type == type)
-			return true;
-	return false;
-}
-
 bool nscg_policy_has_groups(const struct nscg_policy *p)
 {
-	return has_section(p, SEC_GROUP);
+	return p->has[SEC_GROUP];
 }
 
 bool nscg_policy_has_users(const struct nscg_policy *p)
 {
-	return has_section(p, SEC_USER);
+	return p->has[SEC_USER];
 }
 
 unsigned nscg_policy_errors(const struct nscg_policy *p)
