@@ -100,49 +100,56 @@ int nscg_logind_parse(const char *proc_cgroup, struct nscg_logind_session *out)
 	return 0;
 }
 
-/* The value of KEY= in an env-style file of logind's (malloc'd), or NULL
- * with errno (ENOENT: no such file, ENODATA: no such key). */
-static char *logind_field(const char *file, const char *key)
+/* An env-style record of logind's, read whole into *buf (malloc'd):
+ * 0, -ENOENT if there is none, or -errno. */
+static int logind_record(const char *file, char **buf)
 {
 	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	size_t kl = strlen(key);
-	int r;
 
-	if (fd < 0)
-		return NULL;
-	if ((r = nscg_read_fd(fd, 1 << 16, &buf, NULL)) < 0) {
-		errno = -r;
-		return NULL;
+	*buf = NULL;
+	return fd < 0 ? -errno : nscg_read_fd(fd, 1 << 16, buf, NULL);
+}
+
+/* The value of KEY= in such a record: where it starts, and its length
+ * in *len; NULL without the key. */
+static const char *record_value(const char *buf, const char *key, size_t *len)
+{
+	size_t kl = strlen(key);
+
+	for (const char *line = buf; line && *line;) {
+		size_t n = strcspn(line, "\n");
+		if (n > kl && !strncmp(line, key, kl) && line[kl] == '=') {
+			*len = n - kl - 1;
+			return line + kl + 1;
+		}
+		line = line[n] ? line + n + 1 : NULL;
 	}
-	for (char *line = buf; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (!strncmp(line, key, kl) && line[kl] == '=')
-			return strdup(line + kl + 1);
-		line = nl ? nl + 1 : NULL;
-	}
-	errno = ENODATA;
 	return NULL;
 }
 
-/* A number from min to max from logind's record: 0 or -errno. */
-static int logind_number(const char *file, const char *key, uint64_t min, uint64_t max,
+/* A number from min to max in such a record: 0, -ENODATA without the
+ * key, -EBADMSG for anything else. */
+static int record_number(const char *buf, const char *key, uint64_t min, uint64_t max,
 			 uint64_t *out)
 {
-	_cleanup_free_ char *v = logind_field(file, key);
+	size_t len;
+	const char *v = record_value(buf, key, &len);
+	char num[24];
 
 	if (!v)
-		return -errno;
-	if (nscg_parse_u64(v, out) < 0 || *out < min || *out > max)
+		return -ENODATA;
+	if (len >= sizeof(num))
+		return -EBADMSG;
+	memcpy(num, v, len);
+	num[len] = '\0';
+	if (nscg_parse_u64(num, out) < 0 || *out < min || *out > max)
 		return -EBADMSG;
 	return 0;
 }
 
 int nscg_logind_current(struct nscg_logind_session *out)
 {
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = NULL, *rec = NULL;
 	char file[80];
 	uint64_t uid, leader;
 	int r;
@@ -154,10 +161,11 @@ int nscg_logind_current(struct nscg_logind_session *out)
 	/* logind's record of the session: its owner and its leader. A
 	 * path with no record is no session logind knows. */
 	snprintf(file, sizeof(file), "/run/systemd/sessions/%s", out->id);
-	r = logind_number(file, "UID", 0, UINT32_MAX - 1, &uid);
+	r = logind_record(file, &rec);
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0 || (r = logind_number(file, "LEADER", 1, INT32_MAX, &leader)) < 0)
+	if (r < 0 || (r = record_number(rec, "UID", 0, UINT32_MAX - 1, &uid)) < 0 ||
+	    (r = record_number(rec, "LEADER", 1, INT32_MAX, &leader)) < 0)
 		return r;
 	out->uid = (uid_t)uid;
 	out->leader = (pid_t)leader;
@@ -167,18 +175,28 @@ int nscg_logind_current(struct nscg_logind_session *out)
 
 int nscg_logind_count_sessions(uid_t uid)
 {
+	_cleanup_free_ char *rec = NULL;
 	char file[64];
-	int n = 0;
+	size_t len = 0;
+	int n = 0, r;
 
 	snprintf(file, sizeof(file), "/run/systemd/users/%u", (unsigned)uid);
-	_cleanup_free_ char *v = logind_field(file, "SESSIONS");
+	r = logind_record(file, &rec);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	const char *v = record_value(rec, "SESSIONS", &len);
 	if (!v)
-		return errno == ENOENT || errno == ENODATA ? 0 : -errno;
-	for (const char *c = v; *c;) {
-		c += strspn(c, " ");
-		size_t len = strcspn(c, " ");
-		n += len > 0;
-		c += len;
+		return 0; /* no key, no sessions */
+	/* Words separated by spaces. */
+	for (const char *c = v, *end = v + len; c < end;) {
+		while (c < end && *c == ' ')
+			c++;
+		const char *w = c;
+		while (c < end && *c != ' ')
+			c++;
+		n += c > w;
 	}
 	return n;
 }
