@@ -122,8 +122,11 @@ static int v2_prepare(const struct nscg_hier *h, int parent, int child)
 	size_t o = 0;
 	int r;
 
+	unsigned wanted = 0;
+	for (size_t i = 0; i < ELEMENTSOF(want); i++)
+		wanted |= nscg_ctrl_mask(want[i], NULL);
 	/* The unified hierarchy of a hybrid host offers none. */
-	if (!(h->ctrls & nscg_ctrl_mask("memory cpu cpuset pids io", NULL)))
+	if (!(h->ctrls & wanted))
 		return 0;
 	if ((r = nscg_read_at(parent, "cgroup.subtree_control", cur, sizeof(cur))) < 0)
 		return r;
