@@ -218,6 +218,14 @@ static int open_bus(struct sd *sd, sd_bus **bus, const struct nscg_log *log)
 	return 0;
 }
 
+/* The other end of open_bus: closed without flushing (a flush has no
+ * bound), and libsystemd let go of. */
+static void close_bus(struct sd *sd, sd_bus *bus)
+{
+	sd->close_unref(bus);
+	sd_unload(sd);
+}
+
 /* A call of systemd's manager interface, method. */
 static int manager_call(const struct sd *sd, sd_bus *bus, sd_bus_message **m, const char *method)
 {
@@ -348,9 +356,7 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
 out:
 	for (size_t i = 0; i < used; i++)
 		sd.message_unref(msgs[i]);
-	/* Close without flushing: a flush has no bound. */
-	sd.close_unref(bus);
-	sd_unload(&sd);
+	close_bus(&sd, bus);
 	return r < 0 ? r : 0;
 }
 
@@ -376,8 +382,7 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 		r = call_all(&sd, bus, &m, &call, 1, timeout_ms, log);
 	}
 	sd.message_unref(m);
-	sd.close_unref(bus);
-	sd_unload(&sd);
+	close_bus(&sd, bus);
 	return r;
 }
 
@@ -441,8 +446,7 @@ int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, 
 	}
 out:
 	sd.message_unref(m);
-	sd.close_unref(bus);
-	sd_unload(&sd);
+	close_bus(&sd, bus);
 	return r < 0 ? r : 0;
 }
 
@@ -488,8 +492,7 @@ int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
 out:
 	sd.message_unref(m[0]);
 	sd.message_unref(m[1]);
-	sd.close_unref(bus);
-	sd_unload(&sd);
+	close_bus(&sd, bus);
 	return r;
 }
 
