@@ -25,7 +25,9 @@ on_exit "atrm \$(atq | awk '{print \$1}') 2>/dev/null; true"
 # once, and wait (10 s at most) for NAME to appear in the probe directory.
 job() {
 	rm -f "$probe/$1"
-	echo "$2" | runuser -u "$u" -- at now 2>/dev/null
+	# at runs a job in the directory it was queued from: one the user
+	# may enter, whatever the checkout's.
+	(cd / && echo "$2" | runuser -u "$u" -- at now 2>/dev/null)
 	atd -s
 	for _ in $(seq 100); do [ -s "$probe/$1" ] && break; sleep 0.1; done
 }

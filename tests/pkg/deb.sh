@@ -148,7 +148,7 @@ else
 	jobdir=$(mktemp -d /var/tmp/nscg-debat-XXXXXX)
 	chmod 0777 "$jobdir"
 	on_exit "rm -rf '$jobdir'"
-	echo "readlink /proc/self/ns/cgroup >$jobdir/ns" | runuser -u "$u" -- at now 2>/dev/null
+	(cd / && echo "readlink /proc/self/ns/cgroup >$jobdir/ns" | runuser -u "$u" -- at now 2>/dev/null)
 	atd -s
 	for _ in $(seq 100); do [ -s "$jobdir/ns" ] && break; sleep 0.1; done
 	[ -s "$jobdir/ns" ] && [ "$(cat "$jobdir/ns")" != "$host_ns" ] && pass deb/at-job-sandboxed ||
