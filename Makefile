@@ -52,7 +52,7 @@ DEFS    += -DHAVE_SYSTEMD=1
 SD_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 
-LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/sweep.c lib/usertmp.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
+LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/status.c lib/sweep.c lib/usertmp.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -97,7 +97,7 @@ HELPER_OBJ := $(addprefix $(B)/lib/,util.o log.o limits.o cgroup.o cgroup-v1.o c
 $(HELPER): $(B)/helper/nscg-helper.o $(HELPER_OBJ)
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lcap-ng
 
-$(CLI): $(B)/cli/nscgctl.o $(LIBNSCG)
+$(CLI): $(B)/cli/nscgctl.o $(B)/cli/steer.o $(LIBNSCG)
 	$(CC) -pie -o $@ $^ $(LIBNSCG_DEPS) $(ALL_LDFLAGS)
 
 $(UNIT): $(B)/tests/unit/test-unit.o $(B)/tests/unit/test-policy.o $(B)/tests/unit/test-util.o $(LIBNSCG)

@@ -1,21 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* nscgctl: check and explain the pam_nscg policy; sweep what sessions
- * left behind.
- * Exit codes: 0 clean, 1 the policy has errors (check, explain) or a
- * session could not be finished (gc), 2 usage or lookup error. */
+/* nscgctl: check and explain the pam_nscg policy; show, steer and end
+ * live sessions; sweep what sessions left behind. Exit codes below. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 #include "log.h"
 #include "ns.h"
 #include "policy.h"
 #include "policy-ini.h"
+#include "record.h"
+#include "status.h"
+#include "steer.h"
 #include "sweep.h"
 #include "util.h"
 
@@ -24,7 +27,14 @@
 #endif
 
 
-enum { EXIT_CLEAN = 0, EXIT_POLICY = 1, EXIT_STUCK = 1, EXIT_USAGE = 2 };
+enum {
+	EXIT_CLEAN = 0,
+	EXIT_POLICY = 1, /* check, explain, apply: the policy has errors */
+	EXIT_STUCK = 1, /* gc, terminate: a session could not be finished */
+	EXIT_HELD = 1, /* apply: a memory limit was held back (no --force) */
+	EXIT_USAGE = 2, /* usage, permission or lookup error */
+	EXIT_NOTFOUND = 3, /* status --session, terminate: no such live session */
+};
 
 static const struct nscg_log err_log = {
 	.emit = nscg_log_stderr, .ctx = "nscgctl", .max_prio = LOG_DEBUG,
@@ -35,6 +45,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: nscgctl check [--conf FILE]\n"
 		"       nscgctl explain USER [--conf FILE] [--service NAME]\n"
+		"       nscgctl status [USER | --session ID] [--json]\n"
+		"       nscgctl metrics [--output FILE]\n"
+		"       nscgctl apply [USER] [--dry-run] [--force] [--conf FILE]\n"
+		"       nscgctl terminate ID | --user USER\n"
 		"       nscgctl gc [--dry-run] [--quiet] [--conf FILE]\n"
 		"       nscgctl --help | --version\n"
 		"\n"
@@ -42,6 +56,14 @@ static void usage(FILE *f)
 		"            warning as FILE:LINE: message; exit 1 on errors\n"
 		"  explain   print the policy that applies to USER: each key, its value\n"
 		"            and the FILE:LINE [section] it comes from\n"
+		"  status    the live sessions (of USER, or the one session ID) with their\n"
+		"            usage and limits, then each user's totals; as root\n"
+		"  metrics   the same as Prometheus text, for node_exporter's textfile\n"
+		"            collector; --output writes FILE atomically; as root\n"
+		"  apply     resolve the policy again and set the changed limits on the\n"
+		"            live sessions and users (of USER); print each change; as root\n"
+		"  terminate end the session ID (or every session of USER) as logout\n"
+		"            would: kill its processes, remove its cgroups; as root\n"
 		"  gc        finish every standalone session nobody will close (its opener\n"
 		"            died, or its close could not finish): kill what is left in\n"
 		"            it, remove its cgroups; print each; as root\n"
@@ -49,8 +71,10 @@ static void usage(FILE *f)
 		"  --conf FILE      the main policy (default %s); drop-ins\n"
 		"                   are read from FILE with .conf replaced by .d/\n"
 		"  --service NAME   the PAM service of the login (for skip_services)\n"
-		"  --dry-run        gc: print what would be removed, remove nothing\n"
-		"  --quiet          gc: print only what went wrong\n",
+		"  --dry-run        gc, apply: print what would be done, do nothing\n"
+		"  --quiet          gc: print only what went wrong\n"
+		"  --json           status: JSON (nscgctl(8) documents the schema)\n"
+		"  --force          apply: lower memory.max below what is in use too\n",
 		NSCG_CONF_PATH);
 }
 
@@ -207,6 +231,129 @@ out:
 	return ret;
 }
 
+/* Inside a sandbox (root's cron job, root not exempt) the host's cgroups
+ * are out of sight: say so rather than find nothing. */
+static bool in_host_view(const char *verb)
+{
+	struct stat ns;
+
+	if (stat("/proc/self/ns/cgroup", &ns) == 0 && ns.st_ino != NSCG_CGROUP_INIT_INO) {
+		fprintf(stderr, "nscgctl: %s runs in a cgroup namespace of its own, not the host's: run it outside any pam_nscg session (exempt root, or from a system service)\n",
+			verb);
+		return false;
+	}
+	return true;
+}
+
+/* The live sessions f selects, as root in the host's view. */
+static int read_status(const struct nscg_status_filter *f, struct nscg_status *st)
+{
+	struct nscg_host host;
+	int r;
+
+	if (nscg_host_detect(NULL, &host, &err_log) < 0)
+		return -ENOENT;
+	r = nscg_status_read(&host, f, st);
+	nscg_host_close(&host);
+	if (r < 0)
+		nscg_log_errno(&err_log, LOG_ERR, r, "cannot read the sessions in %s/sessions",
+			       NSCG_RUN_DIR);
+	return r;
+}
+
+/* USER's uid into f (a name, or a number for a uid without one). */
+static int filter_user(const char *user, struct nscg_status_filter *f)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	char esc[96];
+	uint64_t uid;
+
+	if (nscg_parse_u64(user, &uid) == 0 && uid < UINT32_MAX) {
+		f->by_uid = true;
+		f->uid = (uid_t)uid;
+		return 0;
+	}
+	int r = nscg_name_is_valid(user) ? nscg_getpwnam(user, &pw, &buf) : -EINVAL;
+	if (r < 0) {
+		fprintf(stderr, "nscgctl: %s '%s'\n",
+			r == -ENOENT || r == -EINVAL ? "unknown user" : "cannot look up the user",
+			nscg_escape(user, esc, sizeof(esc)));
+		return r;
+	}
+	f->by_uid = true;
+	f->uid = pw.pw_uid;
+	return 0;
+}
+
+static int cmd_status(const char *user, const char *session, bool json)
+{
+	struct nscg_status_filter f = { .session = session };
+	struct nscg_status st;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "nscgctl: status needs root\n");
+		return EXIT_USAGE;
+	}
+	if (!in_host_view("status") || (user && filter_user(user, &f) < 0) ||
+	    read_status(&f, &st) < 0)
+		return EXIT_USAGE;
+	if (json)
+		nscg_status_print_json(stdout, &st);
+	else
+		nscg_status_print_table(stdout, &st);
+	bool none = session && st.nsess == 0;
+	nscg_status_free(&st);
+	if (none) {
+		fprintf(stderr, "nscgctl: no live session %s\n", session);
+		return EXIT_NOTFOUND;
+	}
+	return fflush(stdout) == 0 ? EXIT_CLEAN : EXIT_USAGE;
+}
+
+/* The metrics on stdout, or into output through a temporary file in its
+ * directory renamed over it, so that a collector never reads half. */
+static int cmd_metrics(const char *output)
+{
+	struct nscg_status_filter f = { 0 };
+	struct nscg_status st;
+	char tmp[4096];
+	FILE *out = stdout;
+	int fd = -1;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "nscgctl: metrics needs root\n");
+		return EXIT_USAGE;
+	}
+	if (!in_host_view("metrics") || read_status(&f, &st) < 0)
+		return EXIT_USAGE;
+	if (output) {
+		int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", output);
+		if (n < 0 || (size_t)n >= sizeof(tmp) || (fd = mkostemp(tmp, O_CLOEXEC)) < 0 ||
+		    fchmod(fd, 0644) < 0 || !(out = fdopen(fd, "w"))) {
+			fprintf(stderr, "nscgctl: cannot write %s: %s\n", output, strerror(errno));
+			if (fd >= 0) {
+				unlink(tmp);
+				close(fd);
+			}
+			nscg_status_free(&st);
+			return EXIT_USAGE;
+		}
+	}
+	nscg_status_print_metrics(out, &st);
+	nscg_status_free(&st);
+	if (!output)
+		return fflush(stdout) == 0 ? EXIT_CLEAN : EXIT_USAGE;
+	bool ok = fflush(out) == 0 && fsync(fd) == 0;
+	ok = fclose(out) == 0 && ok;
+	if (!ok || rename(tmp, output) < 0) {
+		fprintf(stderr, "nscgctl: cannot write %s: %s\n", output, strerror(errno));
+		unlink(tmp);
+		return EXIT_USAGE;
+	}
+	return EXIT_CLEAN;
+}
+
 static void emit_stdout(void *ctx, int prio, const char *msg)
 {
 	(void)ctx;
@@ -236,13 +383,8 @@ static int cmd_gc(const char *conf, bool dry_run, bool quiet)
 		fprintf(stderr, "nscgctl: gc needs root\n");
 		return EXIT_USAGE;
 	}
-	/* Inside a sandbox (root's cron job, root not exempt) the host's
-	 * cgroups are out of sight: say so rather than sweep nothing. */
-	struct stat ns;
-	if (stat("/proc/self/ns/cgroup", &ns) == 0 && ns.st_ino != NSCG_CGROUP_INIT_INO) {
-		fprintf(stderr, "nscgctl: gc runs in a cgroup namespace of its own, not the host's: run it outside any pam_nscg session (exempt root, or from nscg-gc.service)\n");
+	if (!in_host_view("gc"))
 		return EXIT_USAGE;
-	}
 	/* The parent comes from the policy; a broken line is skipped. */
 	if (load(conf, false, &p) < 0)
 		return EXIT_USAGE;
@@ -264,19 +406,94 @@ static int cmd_gc(const char *conf, bool dry_run, bool quiet)
 	return st.stuck ? EXIT_STUCK : EXIT_CLEAN;
 }
 
+/* The sessions to steer, as root in the host's view; none is an error. */
+static int steer_targets(const char *verb, const char *user, const char *session,
+			 struct nscg_status *st)
+{
+	struct nscg_status_filter f = { .session = session };
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "nscgctl: %s needs root\n", verb);
+		return EXIT_USAGE;
+	}
+	if (!in_host_view(verb) || (user && filter_user(user, &f) < 0) || read_status(&f, st) < 0)
+		return EXIT_USAGE;
+	return EXIT_CLEAN;
+}
+
+static int cmd_terminate(const char *user, const char *session)
+{
+	struct nscg_status st;
+	struct nscg_host host;
+	int r = steer_targets("terminate", user, session, &st);
+
+	if (r != EXIT_CLEAN)
+		return r;
+	if (!st.nsess) {
+		fprintf(stderr, "nscgctl: no live session %s%s\n", session ? session : "of ",
+			session ? "" : user);
+		nscg_status_free(&st);
+		return EXIT_NOTFOUND;
+	}
+	if (nscg_host_detect(NULL, &host, &err_log) < 0) {
+		nscg_status_free(&st);
+		return EXIT_USAGE;
+	}
+	r = nscg_terminate(&host, &st, &err_log);
+	nscg_host_close(&host);
+	nscg_status_free(&st);
+	return r < 0 ? EXIT_STUCK : EXIT_CLEAN;
+}
+
+static int cmd_apply(const char *conf, const char *user, const struct nscg_apply_opts *o)
+{
+	struct nscg_policy *p = NULL;
+	struct nscg_status st;
+	struct nscg_host host;
+	int r = steer_targets("apply", user, NULL, &st);
+
+	if (r != EXIT_CLEAN)
+		return r;
+	if (load(conf, false, &p) < 0) {
+		nscg_status_free(&st);
+		return EXIT_USAGE;
+	}
+	if (nscg_policy_errors(p)) {
+		print_diags(p);
+		fprintf(stderr, "nscgctl: the policy has errors: nothing applied\n");
+		r = EXIT_POLICY;
+	} else if (nscg_host_detect(NULL, &host, &err_log) < 0) {
+		r = EXIT_USAGE;
+	} else {
+		r = nscg_apply(&host, p, &st, o, &err_log);
+		nscg_host_close(&host);
+		r = r < 0 ? EXIT_USAGE : r > 0 ? EXIT_HELD : EXIT_CLEAN;
+	}
+	nscg_policy_free(p);
+	nscg_status_free(&st);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_JSON = 0x100, OPT_SESSION, OPT_OUTPUT, OPT_FORCE, OPT_USER };
 	static const struct option opts[] = {
 		{ "conf", required_argument, NULL, 'c' },
 		{ "service", required_argument, NULL, 's' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	const char *conf = NSCG_CONF_PATH, *service = NULL;
-	bool dry_run = false, quiet = false;
+	const char *conf = NSCG_CONF_PATH, *service = NULL, *session = NULL, *output = NULL,
+		   *user = NULL;
+	bool dry_run = false, quiet = false, json = false, force = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:s:nqhV", opts, NULL)) != -1) {
@@ -293,6 +510,21 @@ int main(int argc, char **argv)
 		case 's':
 			service = optarg;
 			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_SESSION:
+			session = optarg;
+			break;
+		case OPT_OUTPUT:
+			output = optarg;
+			break;
+		case OPT_FORCE:
+			force = true;
+			break;
+		case OPT_USER:
+			user = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_CLEAN;
@@ -306,17 +538,51 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	bool gc_opts = dry_run || quiet;
-	if (argc == 1 && !strcmp(argv[0], "check") && !service && !gc_opts)
-		return cmd_check(conf);
-	if (argc == 2 && !strcmp(argv[0], "explain") && !gc_opts)
-		return cmd_explain(conf, argv[1], service);
-	if (argc == 1 && !strcmp(argv[0], "gc") && !service)
-		return cmd_gc(conf, dry_run, quiet);
-	if (argc == 0)
-		fprintf(stderr, "nscgctl: missing command\n");
+	const char *verb = argc ? argv[0] : NULL;
+	/* Each verb takes its own options and no other. */
+	unsigned given = (service ? 1u : 0) | (dry_run ? 2u : 0) | (quiet ? 4u : 0) |
+			 (json ? 8u : 0) | (session ? 16u : 0) | (output ? 32u : 0) |
+			 (force ? 64u : 0) | (user ? 128u : 0);
+	bool ok = verb != NULL;
+	if (!verb)
+		;
+	else if (!strcmp(verb, "check"))
+		ok = argc == 1 && !given;
+	else if (!strcmp(verb, "explain"))
+		ok = argc == 2 && !(given & ~1u);
+	else if (!strcmp(verb, "gc"))
+		ok = argc == 1 && !(given & ~6u);
+	else if (!strcmp(verb, "status"))
+		ok = argc <= 2 && !(given & ~24u) && !(argc == 2 && session);
+	else if (!strcmp(verb, "metrics"))
+		ok = argc == 1 && !(given & ~32u);
+	else if (!strcmp(verb, "terminate"))
+		ok = !(given & ~128u) && ((argc == 2) != (user != NULL));
+	else if (!strcmp(verb, "apply"))
+		ok = argc <= 2 && !(given & ~66u);
 	else
-		fprintf(stderr, "nscgctl: bad command line for '%s'\n", argv[0]);
-	usage(stderr);
-	return EXIT_USAGE;
+		ok = false;
+	if (!ok) {
+		if (!verb)
+			fprintf(stderr, "nscgctl: missing command\n");
+		else
+			fprintf(stderr, "nscgctl: bad command line for '%s'\n", verb);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *arg = argc == 2 ? argv[1] : NULL;
+	if (!strcmp(verb, "check"))
+		return cmd_check(conf);
+	if (!strcmp(verb, "explain"))
+		return cmd_explain(conf, arg, service);
+	if (!strcmp(verb, "gc"))
+		return cmd_gc(conf, dry_run, quiet);
+	if (!strcmp(verb, "status"))
+		return cmd_status(arg, session, json);
+	if (!strcmp(verb, "metrics"))
+		return cmd_metrics(output);
+	if (!strcmp(verb, "terminate"))
+		return cmd_terminate(user, arg);
+	const struct nscg_apply_opts ao = { .dry_run = dry_run, .force = force };
+	return cmd_apply(conf, arg, &ao);
 }

@@ -10,17 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
-static int put(int dirfd, const char *file, const char *val, bool *done)
-{
-	int r = nscg_write_at(dirfd, file, val);
-
-	if (r == -ENOENT)
-		return 0; /* not offered by this kernel: reported as such */
-	if (r < 0)
-		return r;
-	*done = true;
-	return 0;
-}
+#define put(dirfd, file, val, done) nscg_cgroup_put(dirfd, file, val, plan, done)
 
 static void fmt_bytes(uint64_t v, char *buf, size_t len)
 {
@@ -30,7 +20,8 @@ static void fmt_bytes(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
-static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done)
+static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done,
+		     struct nscg_apply_plan *plan)
 {
 	char val[32];
 	int r;
@@ -67,7 +58,8 @@ static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done)
 	return 0;
 }
 
-static int v1_cpu(int dirfd, const struct nscg_limits *lim, bool *done)
+static int v1_cpu(int dirfd, const struct nscg_limits *lim, bool *done,
+		  struct nscg_apply_plan *plan)
 {
 	char val[32];
 	int r;
@@ -97,15 +89,15 @@ static int v1_cpu(int dirfd, const struct nscg_limits *lim, bool *done)
 	return 0;
 }
 
-static int v1_apply(const struct nscg_hier *h, int dirfd,
-		    const struct nscg_limits *lim, bool *done)
+static int v1_apply(const struct nscg_hier *h, int dirfd, const struct nscg_limits *lim,
+		    bool *done, struct nscg_apply_plan *plan)
 {
 	char val[32];
 	int r = 0;
 
-	if (h->ctrls & NSCG_CTRL_MEMORY && (r = v1_memory(dirfd, lim, done)) < 0)
+	if (h->ctrls & NSCG_CTRL_MEMORY && (r = v1_memory(dirfd, lim, done, plan)) < 0)
 		return r;
-	if (h->ctrls & NSCG_CTRL_CPU && (r = v1_cpu(dirfd, lim, done)) < 0)
+	if (h->ctrls & NSCG_CTRL_CPU && (r = v1_cpu(dirfd, lim, done, plan)) < 0)
 		return r;
 	if (h->ctrls & NSCG_CTRL_PIDS && lim->set[NSCG_PIDS_MAX]) {
 		if (lim->num[NSCG_PIDS_MAX] == NSCG_UNLIMITED)
@@ -137,6 +129,10 @@ static int v1_apply(const struct nscg_hier *h, int dirfd,
 	return 0;
 }
 
+/* v1 shows "no limit" as the largest page counter in bytes
+ * (PAGE_COUNTER_MAX pages, about 2^63): anything from 2^62 on is none. */
+#define V1_UNLIMITED_FROM (1ull << 62)
+
 static void v1_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 {
 	uint64_t v;
@@ -144,9 +140,19 @@ static void v1_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 	if (h->ctrls & NSCG_CTRL_CPUACCT &&
 	    nscg_read_u64_at(dirfd, "cpuacct.usage", &v) == 0)
 		u->cpu_usec = v / 1000;
+	if (h->ctrls & NSCG_CTRL_CPU) {
+		if (nscg_read_keyed(dirfd, "cpu.stat", "nr_throttled", &v) == 0)
+			u->nr_throttled = v;
+		if (nscg_read_keyed(dirfd, "cpu.stat", "throttled_time", &v) == 0)
+			u->throttled_usec = v / 1000;
+	}
 	if (h->ctrls & NSCG_CTRL_MEMORY) {
+		if (nscg_read_u64_at(dirfd, "memory.usage_in_bytes", &v) == 0)
+			u->mem_current = v;
 		if (nscg_read_u64_at(dirfd, "memory.max_usage_in_bytes", &v) == 0)
 			u->mem_peak = v;
+		if (nscg_read_u64_at(dirfd, "memory.limit_in_bytes", &v) == 0)
+			u->mem_max = v >= V1_UNLIMITED_FROM ? NSCG_UNLIMITED : v;
 		if (nscg_read_keyed(dirfd, "memory.oom_control", "oom_kill", &v) == 0)
 			u->oom_kills = v;
 	}

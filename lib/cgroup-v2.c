@@ -19,22 +19,14 @@ static void fmt_max(uint64_t v, char *buf, size_t len)
 
 /* Write file if this hierarchy carries ctrl; a file the kernel does not
  * offer (ENOENT) leaves the limit not done rather than failing. */
-static int put(const struct nscg_hier *h, int dirfd, unsigned ctrl,
-	       const char *file, const char *val, bool *done)
+static int put(const struct nscg_hier *h, int dirfd, unsigned ctrl, const char *file,
+	       const char *val, struct nscg_apply_plan *plan, bool *done)
 {
-	if (!(h->ctrls & ctrl))
-		return 0;
-	int r = nscg_write_at(dirfd, file, val);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	*done = true;
-	return 0;
+	return h->ctrls & ctrl ? nscg_cgroup_put(dirfd, file, val, plan, done) : 0;
 }
 
-static int v2_apply(const struct nscg_hier *h, int dirfd,
-		    const struct nscg_limits *lim, bool *done)
+static int v2_apply(const struct nscg_hier *h, int dirfd, const struct nscg_limits *lim,
+		    bool *done, struct nscg_apply_plan *plan)
 {
 	static const struct {
 		enum nscg_limit limit;
@@ -55,7 +47,7 @@ static int v2_apply(const struct nscg_hier *h, int dirfd,
 		if (!lim->set[k])
 			continue;
 		fmt_max(lim->num[k], val, sizeof(val));
-		r = put(h, dirfd, plain[i].ctrl, plain[i].file, val, &done[k]);
+		r = put(h, dirfd, plain[i].ctrl, plain[i].file, val, plan, &done[k]);
 		if (r < 0)
 			return r;
 	}
@@ -66,21 +58,22 @@ static int v2_apply(const struct nscg_hier *h, int dirfd,
 		else
 			snprintf(val, sizeof(val), "%llu 100000",
 				 (unsigned long long)lim->num[NSCG_CPU_MAX] * 1000);
-		r = put(h, dirfd, NSCG_CTRL_CPU, "cpu.max", val, &done[NSCG_CPU_MAX]);
+		r = put(h, dirfd, NSCG_CTRL_CPU, "cpu.max", val, plan, &done[NSCG_CPU_MAX]);
 		if (r < 0)
 			return r;
 	}
 	if (lim->set[NSCG_IO_WEIGHT]) {
 		snprintf(val, sizeof(val), "default %llu",
 			 (unsigned long long)lim->num[NSCG_IO_WEIGHT]);
-		r = put(h, dirfd, NSCG_CTRL_IO, "io.weight", val, &done[NSCG_IO_WEIGHT]);
+		r = put(h, dirfd, NSCG_CTRL_IO, "io.weight", val, plan, &done[NSCG_IO_WEIGHT]);
 		if (r < 0)
 			return r;
 	}
 	if (lim->set[NSCG_CPUSET_CPUS]) {
 		char cpus[4096];
 		nscg_cpuset_format(&lim->cpus, cpus, sizeof(cpus));
-		r = put(h, dirfd, NSCG_CTRL_CPUSET, "cpuset.cpus", cpus, &done[NSCG_CPUSET_CPUS]);
+		r = put(h, dirfd, NSCG_CTRL_CPUSET, "cpuset.cpus", cpus, plan,
+			&done[NSCG_CPUSET_CPUS]);
 		if (r < 0)
 			return r;
 	}
@@ -93,7 +86,18 @@ static void v2_usage(const struct nscg_hier *h, int dirfd, struct nscg_usage *u)
 
 	if (nscg_read_keyed(dirfd, "cpu.stat", "usage_usec", &v) == 0)
 		u->cpu_usec = v;
+	/* Throttling is counted where the cpu controller is enabled. */
+	if (h->ctrls & NSCG_CTRL_CPU) {
+		if (nscg_read_keyed(dirfd, "cpu.stat", "nr_throttled", &v) == 0)
+			u->nr_throttled = v;
+		if (nscg_read_keyed(dirfd, "cpu.stat", "throttled_usec", &v) == 0)
+			u->throttled_usec = v;
+	}
 	if (h->ctrls & NSCG_CTRL_MEMORY) {
+		if (nscg_read_u64_at(dirfd, "memory.current", &v) == 0)
+			u->mem_current = v;
+		if (nscg_read_limit_at(dirfd, "memory.max", &v) == 0)
+			u->mem_max = v;
 		if (nscg_read_u64_at(dirfd, "memory.peak", &v) == 0)
 			u->mem_peak = v;
 		if (nscg_read_keyed(dirfd, "memory.events", "oom_kill", &v) == 0)

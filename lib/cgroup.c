@@ -102,7 +102,8 @@ int nscg_read_at(int dirfd, const char *file, char *buf, size_t len)
 	return (int)n;
 }
 
-int nscg_read_u64_at(int dirfd, const char *file, uint64_t *out)
+/* A number, or with max_ok "max" for NSCG_UNLIMITED, from file. */
+static int read_number_at(int dirfd, const char *file, bool max_ok, uint64_t *out)
 {
 	char buf[32];
 	int r = nscg_read_at(dirfd, file, buf, sizeof(buf));
@@ -110,7 +111,21 @@ int nscg_read_u64_at(int dirfd, const char *file, uint64_t *out)
 	if (r < 0)
 		return r;
 	buf[strcspn(buf, "\n")] = '\0';
+	if (max_ok && !strcmp(buf, "max")) {
+		*out = NSCG_UNLIMITED;
+		return 0;
+	}
 	return nscg_parse_u64(buf, out);
+}
+
+int nscg_read_u64_at(int dirfd, const char *file, uint64_t *out)
+{
+	return read_number_at(dirfd, file, false, out);
+}
+
+int nscg_read_limit_at(int dirfd, const char *file, uint64_t *out)
+{
+	return read_number_at(dirfd, file, true, out);
 }
 
 int nscg_read_keyed(int dirfd, const char *file, const char *key,
@@ -447,9 +462,58 @@ bool nscg_cgroup_delegated(const struct nscg_host *host, const struct nscg_cgrou
 	return false;
 }
 
+/* Whether the file's text now means val: v1 writes "no limit" as -1 and
+ * reads it back as a huge number. */
+static bool same_value(const char *now, const char *val)
+{
+	uint64_t n;
+
+	if (!strcmp(now, val))
+		return true;
+	return !strcmp(val, "-1") && nscg_parse_u64(now, &n) == 0 && n >= (1ull << 62);
+}
+
+int nscg_cgroup_put(int dirfd, const char *file, const char *val, struct nscg_apply_plan *plan,
+		    bool *done)
+{
+	char now[4200];
+	int r;
+
+	if (plan) {
+		if ((r = nscg_read_at(dirfd, file, now, sizeof(now))) < 0)
+			return r == -ENOENT ? 0 : r;
+		now[strcspn(now, "\n")] = '\0';
+		if (same_value(now, val)) {
+			*done = true;
+			return 0;
+		}
+		plan->changes++;
+		if (plan->changed)
+			plan->changed(plan->ctx, file, now, val);
+		if (plan->dry_run) {
+			*done = true;
+			return 0;
+		}
+	}
+	r = nscg_write_at(dirfd, file, val);
+	if (r == -ENOENT)
+		return 0; /* not offered by this kernel: reported as such */
+	if (r < 0)
+		return r;
+	*done = true;
+	return 0;
+}
+
 int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		      const struct nscg_limits *lim, const char *what,
 		      const struct nscg_log *log)
+{
+	return nscg_cgroup_apply_plan(host, cg, lim, what, NULL, log);
+}
+
+int nscg_cgroup_apply_plan(const struct nscg_host *host, const struct nscg_cgroup *cg,
+			   const struct nscg_limits *lim, const char *what,
+			   struct nscg_apply_plan *plan, const struct nscg_log *log)
 {
 	bool done[NSCG_LIMIT_COUNT] = { false };
 	char missing[512];
@@ -458,7 +522,7 @@ int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg
 	for (size_t i = 0; i < host->n; i++) {
 		if (cg->fd[i] < 0)
 			continue;
-		int r = host->h[i].ops->apply(&host->h[i], cg->fd[i], lim, done);
+		int r = host->h[i].ops->apply(&host->h[i], cg->fd[i], lim, done, plan);
 		if (r < 0)
 			return nscg_log_errno(log, LOG_ERR, r,
 					      "cannot set the %s limits in %s",
@@ -515,19 +579,12 @@ int nscg_cgroup_pids(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		     uint64_t *current, uint64_t *max)
 {
 	for (size_t i = 0; i < host->n; i++) {
-		char buf[32];
 		int r;
 		if (cg->fd[i] < 0 || !(host->h[i].ctrls & NSCG_CTRL_PIDS))
 			continue;
-		if ((r = nscg_read_u64_at(cg->fd[i], "pids.current", current)) < 0 ||
-		    (r = nscg_read_at(cg->fd[i], "pids.max", buf, sizeof(buf))) < 0)
+		if ((r = nscg_read_u64_at(cg->fd[i], "pids.current", current)) < 0)
 			return r;
-		buf[strcspn(buf, "\n")] = '\0';
-		if (!strcmp(buf, "max")) {
-			*max = NSCG_UNLIMITED;
-			return 0;
-		}
-		return nscg_parse_u64(buf, max);
+		return nscg_read_limit_at(cg->fd[i], "pids.max", max);
 	}
 	return -ENOENT;
 }
@@ -624,10 +681,24 @@ int nscg_cgroup_kill_others(const struct nscg_host *host, const struct nscg_cgro
 void nscg_cgroup_usage(const struct nscg_host *host,
 		       const struct nscg_cgroup *cg, struct nscg_usage *u)
 {
-	u->cpu_usec = u->mem_peak = u->oom_kills = UINT64_MAX;
+	u->cpu_usec = u->nr_throttled = u->throttled_usec = NSCG_USAGE_UNKNOWN;
+	u->mem_current = u->mem_peak = u->mem_max = u->oom_kills = NSCG_USAGE_UNKNOWN;
+	u->tasks = u->tasks_max = NSCG_USAGE_UNKNOWN;
 	for (size_t i = 0; i < host->n; i++)
 		if (cg->fd[i] >= 0)
 			host->h[i].ops->usage(&host->h[i], cg->fd[i], u);
+	if (nscg_cgroup_pids(host, cg, &u->tasks, &u->tasks_max) < 0)
+		u->tasks = u->tasks_max = NSCG_USAGE_UNKNOWN;
+}
+
+void nscg_cgroup_open_child(const struct nscg_host *host, const struct nscg_cgroup *parent,
+			    const char *name, struct nscg_cgroup *out)
+{
+	nscg_cgroup_init(out);
+	for (size_t i = 0; i < host->n; i++)
+		if (parent->fd[i] >= 0)
+			out->fd[i] = openat(parent->fd[i], name,
+					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 int nscg_cgroup_rmdir(const struct nscg_host *host,

@@ -99,12 +99,27 @@ void nscg_cgroup_open_existing(const struct nscg_host *host, const char *path,
  * delegated subtree, such as a user's systemd manager's). */
 bool nscg_cgroup_delegated(const struct nscg_host *host, const struct nscg_cgroup *cg);
 
+/* An apply that compares first: each file whose value would change is
+ * reported to changed() (the file, its value now, the new one) and,
+ * unless dry_run, written; a file that holds the value already is not. */
+struct nscg_apply_plan {
+	bool dry_run;
+	void (*changed)(void *ctx, const char *file, const char *from, const char *to);
+	void *ctx;
+	unsigned changes; /* counted */
+};
+
 /* Write the limits into cg in every hierarchy that carries them. A limit
  * that no hierarchy of this host can honour is logged (one line naming
  * the keys), not an error. Returns -errno on a failed write. */
 int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg,
 		      const struct nscg_limits *lim, const char *what,
 		      const struct nscg_log *log);
+
+/* The same with plan (NULL: as nscg_cgroup_apply). */
+int nscg_cgroup_apply_plan(const struct nscg_host *host, const struct nscg_cgroup *cg,
+			   const struct nscg_limits *lim, const char *what,
+			   struct nscg_apply_plan *plan, const struct nscg_log *log);
 
 /* Move pid (0: the caller) into cg in every used hierarchy. */
 int nscg_cgroup_attach(const struct nscg_host *host,
@@ -138,13 +153,26 @@ int nscg_cgroup_kill(const struct nscg_host *host, const struct nscg_cgroup *cg,
 int nscg_cgroup_kill_others(const struct nscg_host *host, const struct nscg_cgroup *cg,
 			    unsigned timeout_ms);
 
-/* What a session used, where the kernel reports it; UINT64_MAX: unknown. */
+/* What a cgroup uses and may use, where the kernel reports it:
+ * NSCG_USAGE_UNKNOWN where it does not (no such controller or file);
+ * a limit of NSCG_UNLIMITED (UINT64_MAX) is none. */
+#define NSCG_USAGE_UNKNOWN (UINT64_MAX - 1)
 struct nscg_usage {
-	uint64_t cpu_usec, mem_peak, oom_kills;
+	uint64_t cpu_usec; /* CPU time */
+	uint64_t nr_throttled; /* periods throttled by the CPU quota */
+	uint64_t throttled_usec; /* time throttled by it */
+	uint64_t mem_current, mem_peak, mem_max; /* bytes */
+	uint64_t oom_kills; /* processes the OOM killer took */
+	uint64_t tasks, tasks_max; /* pids.current, pids.max */
 };
 
+/* Read cg's usage in every hierarchy that reports a part of it. */
 void nscg_cgroup_usage(const struct nscg_host *host,
 		       const struct nscg_cgroup *cg, struct nscg_usage *u);
+
+/* name below parent, in every hierarchy where it exists (-1 elsewhere). */
+void nscg_cgroup_open_child(const struct nscg_host *host, const struct nscg_cgroup *parent,
+			    const char *name, struct nscg_cgroup *out);
 
 /* rmdir name under parent in every hierarchy where it exists; retries
  * EBUSY for at most timeout_ms. -ENOENT everywhere is success. */
@@ -163,9 +191,10 @@ struct nscg_backend {
 	 * holds a task: v2 enables the controllers in parent, v1 cpuset
 	 * gives the child its parent's CPUs and memory nodes. */
 	int (*prepare)(const struct nscg_hier *h, int parent, int child);
-	/* Write lim's values this hierarchy carries; set done[k] for each. */
-	int (*apply)(const struct nscg_hier *h, int dirfd,
-		     const struct nscg_limits *lim, bool *done);
+	/* Write lim's values this hierarchy carries (each through
+	 * nscg_cgroup_put); set done[k] for each. */
+	int (*apply)(const struct nscg_hier *h, int dirfd, const struct nscg_limits *lim,
+		     bool *done, struct nscg_apply_plan *plan);
 	/* Fill the fields of u this hierarchy knows. */
 	void (*usage)(const struct nscg_hier *h, int dirfd, struct nscg_usage *u);
 	/* SIGKILL every process of the cgroup at once (cgroup.kill);
@@ -184,8 +213,14 @@ extern const struct nscg_backend nscg_backend_v2;
 /* Small I/O at a directory fd, shared by the backends. */
 int nscg_write_at(int dirfd, const char *file, const char *value);
 int nscg_read_at(int dirfd, const char *file, char *buf, size_t len);
+/* Write val to file at dirfd, as plan says (NULL: just write) and set
+ * *done; a file this kernel does not offer (ENOENT) is left not done. */
+int nscg_cgroup_put(int dirfd, const char *file, const char *val, struct nscg_apply_plan *plan,
+		    bool *done);
 /* Read a file holding one decimal number. */
 int nscg_read_u64_at(int dirfd, const char *file, uint64_t *out);
+/* The same, or "max" for NSCG_UNLIMITED. */
+int nscg_read_limit_at(int dirfd, const char *file, uint64_t *out);
 /* Read "key value" lines of file at dirfd; -ENOENT if key is absent. */
 int nscg_read_keyed(int dirfd, const char *file, const char *key,
 		    uint64_t *out);

@@ -62,21 +62,16 @@ static bool no_room_for_a_login(const struct nscg_session *s, const char *user,
 /* A fresh session name, and its record written (before the session
  * cgroup exists: a session cgroup without a record is then never one
  * being built, and a sweep may take it for an orphan without the lock). */
-static int new_session_record(struct nscg_session *s, const char *user,
+static int new_session_record(struct nscg_session *s, const struct nscg_login *l,
 			      const struct nscg_log *log)
 {
+	struct nscg_record rec;
 	uint32_t rnd;
-	struct nscg_record rec = {
-		.uid = s->uid, .leader = s->opener,
-		.leader_start = nscg_pid_start_time(s->opener), .kill = s->kill_on_close,
-	};
 
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
 	snprintf(s->name, sizeof(s->name), "session-%08x", rnd);
-	snprintf(rec.user, sizeof(rec.user), "%s", user);
-	snprintf(rec.session, sizeof(rec.session), "%s", s->name);
-	snprintf(rec.parent, sizeof(rec.parent), "%s", s->parent);
+	nscg_session_record(s, l, &rec);
 	return nscg_record_write(&rec, log);
 }
 
@@ -88,11 +83,11 @@ static int new_session_record(struct nscg_session *s, const char *user,
  * The user cgroup kept is the one the walk made the session in. Then
  * max_sessions (under the uid lock, which only logins counting sessions
  * take) and the room under user.pids.max are checked. */
-static enum nscg_open_result make_session(struct nscg_session *s,
-					  const struct nscg_resolved *res,
-					  const char *user,
+static enum nscg_open_result make_session(struct nscg_session *s, const struct nscg_login *l,
 					  const struct nscg_log *log)
 {
+	const struct nscg_resolved *res = l->res;
+	const char *user = l->user;
 	const struct nscg_value *max = &res->v[NSCG_KEY_MAX_SESSIONS];
 	_cleanup_close_ int lock_fd = -1;
 	char path[256];
@@ -142,7 +137,7 @@ static enum nscg_open_result make_session(struct nscg_session *s,
 		nscg_cgroup_close(&s->sess);
 		nscg_cgroup_close(&s->user);
 		(void)nscg_record_remove(s->uid, s->name);
-		if (++tries == 8 || new_session_record(s, user, log) < 0) {
+		if (++tries == 8 || new_session_record(s, l, log) < 0) {
 			s->name[0] = '\0';
 			return NSCG_OPEN_FAILED;
 		}
@@ -160,7 +155,6 @@ static enum nscg_open_result standalone_open(struct nscg_session *s, const struc
 					     const struct nscg_log *log)
 {
 	const struct nscg_resolved *res = l->res;
-	const char *user = l->user;
 	enum nscg_open_result ret;
 	struct nscg_limits lim;
 	int r;
@@ -170,11 +164,11 @@ static enum nscg_open_result standalone_open(struct nscg_session *s, const struc
 	nscg_sweep_rate_limited(&s->host, s->parent, log);
 	(void)nscg_sweep_user_at_login(&s->host, s->parent, s->uid,
 				       res->v[NSCG_KEY_MAX_SESSIONS].num, log);
-	if (new_session_record(s, user, log) < 0) {
+	if (new_session_record(s, l, log) < 0) {
 		s->name[0] = '\0';
 		return NSCG_OPEN_FAILED;
 	}
-	ret = make_session(s, res, user, log);
+	ret = make_session(s, l, log);
 	if (ret != NSCG_OPEN_SANDBOXED) {
 		standalone_undo(s);
 		return ret;
@@ -253,6 +247,7 @@ static int standalone_close(struct nscg_session *s, const struct nscg_log *log)
 
 const struct nscg_manager nscg_manager_standalone = {
 	.name = "standalone",
+	.mode = NSCG_REC_STANDALONE,
 	.open = standalone_open,
 	.undo = standalone_undo,
 	.close = standalone_close,

@@ -42,6 +42,31 @@ static void log_v1_unapplied(const struct nscg_limits *ulim, const struct nscg_l
 			 keys);
 }
 
+/* The session's record, for nscgctl: systemd's units need none for the
+ * sweep, so it is written once they are in place. */
+static enum nscg_open_result write_record(struct nscg_session *s, const struct nscg_login *l,
+					  const struct nscg_log *log)
+{
+	struct nscg_record rec;
+
+	nscg_session_record(s, l, &rec);
+	return nscg_record_write(&rec, log) < 0 ? NSCG_OPEN_FAILED : NSCG_OPEN_SANDBOXED;
+}
+
+/* Undo a logind open: the scope and its limits are logind's session,
+ * which goes on; only the record goes. */
+static void logind_undo(struct nscg_session *s)
+{
+	(void)nscg_record_remove(s->uid, s->name);
+}
+
+/* Undo a job open: the caller back to its own unit, the scope stopped. */
+static void job_undo(struct nscg_session *s)
+{
+	(void)nscg_record_remove(s->uid, s->name);
+	(void)nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, NULL);
+}
+
 /* systemd mode: the caller is in logind's scope already (s->orig). The
  * limits go to systemd as unit properties; nothing is created. */
 static enum nscg_open_result logind_open(struct nscg_session *s, const struct nscg_login *l,
@@ -96,7 +121,7 @@ static enum nscg_open_result logind_open(struct nscg_session *s, const struct ns
 	snprintf(s->name, sizeof(s->name), "%s", ls->scope);
 	snprintf(s->id, sizeof(s->id), "%s", ls->id);
 	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", ls->slice, ls->scope);
-	return NSCG_OPEN_SANDBOXED;
+	return write_record(s, l, log);
 }
 
 /* A login that is no logind session, on a systemd machine (a cron or at
@@ -142,6 +167,10 @@ static enum nscg_open_result job_open(struct nscg_session *s, const struct nscg_
 		return NSCG_OPEN_FAILED;
 	}
 	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", slice, s->name);
+	if (write_record(s, l, log) != NSCG_OPEN_SANDBOXED) {
+		job_undo(s);
+		return NSCG_OPEN_FAILED;
+	}
 	return NSCG_OPEN_SANDBOXED;
 }
 
@@ -155,6 +184,7 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 	bool job = s->mgr == &nscg_manager_job;
 
 	nscg_session_log_usage(s, log);
+	(void)nscg_record_remove(s->uid, s->name);
 	/* The user's tmpfs goes with their last logind session (a job is
 	 * none: then there must be none left). */
 	if (s->user_tmp) {
@@ -179,12 +209,16 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 
 const struct nscg_manager nscg_manager_logind = {
 	.name = "systemd",
+	.mode = NSCG_REC_LOGIND,
 	.open = logind_open,
+	.undo = logind_undo,
 	.close = systemd_close,
 };
 
 const struct nscg_manager nscg_manager_job = {
 	.name = "systemd job",
+	.mode = NSCG_REC_JOB,
 	.open = job_open,
+	.undo = job_undo,
 	.close = systemd_close,
 };

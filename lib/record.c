@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "record.h"
 
+#include "ns.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -112,9 +113,12 @@ int nscg_record_write(const struct nscg_record *rec, const struct nscg_log *log)
 	record_name(rec->uid, rec->session, name, sizeof(name));
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	n = snprintf(body, sizeof(body),
-		     "uid=%u\nuser=%s\nsession=%s\nparent=%s\nleader=%d\nleader_start=%llu\nkill=%d\nclosing=%d\n",
+		     "uid=%u\nuser=%s\nsession=%s\nparent=%s\nleader=%d\nleader_start=%llu\nkill=%d\nclosing=%d\n"
+		     "mode=%s\ncgroup=%s\nservice=%s\ntty=%s\nrhost=%s\nstart=%llu\nns=%u\n",
 		     (unsigned)rec->uid, rec->user, rec->session, rec->parent, (int)rec->leader,
-		     (unsigned long long)rec->leader_start, rec->kill, rec->closing);
+		     (unsigned long long)rec->leader_start, rec->kill, rec->closing,
+		     nscg_record_mode_name(rec->mode), rec->cgroup, rec->service, rec->tty,
+		     rec->rhost, (unsigned long long)rec->start, rec->ns);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -ENAMETOOLONG;
 	(void)unlinkat(dfd, tmp, 0); /* left by a writer that died */
@@ -134,21 +138,60 @@ int nscg_record_write(const struct nscg_record *rec, const struct nscg_log *log)
 	return 0;
 }
 
-static bool session_name_ok(const char *s)
-{
-	size_t n = strlen(s);
+static const char *const mode_names[] = {
+	[NSCG_REC_STANDALONE] = "standalone",
+	[NSCG_REC_LOGIND] = "systemd",
+	[NSCG_REC_JOB] = "job",
+};
 
-	if (strncmp(s, "session-", 8) || n < 9 || n >= sizeof(((struct nscg_record *)0)->session))
-		return false;
-	return strspn(s + 8, "0123456789abcdef") == n - 8;
+const char *nscg_record_mode_name(enum nscg_record_mode mode)
+{
+	return mode < ELEMENTSOF(mode_names) ? mode_names[mode] : "?";
 }
 
-static bool parent_ok(const char *s)
+void nscg_record_text(char *dst, size_t len, const char *src)
 {
-	if (!*s || *s == '/' || strstr(s, "..") || strstr(s, "//"))
+	size_t i = 0;
+
+	for (; src && src[i] && i + 1 < len; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+/* A standalone session is session-HEX; systemd's are units: session-ID.scope
+ * (logind's IDs are alphanumeric) or nscg-UID-HEX.scope. */
+static bool session_name_ok(const char *s, enum nscg_record_mode mode)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t n = strlen(s);
+
+	if (n >= sizeof(((struct nscg_record *)0)->session))
 		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") ==
+	if (mode == NSCG_REC_STANDALONE)
+		return !strncmp(s, "session-", 8) && n > 8 &&
+		       strspn(s + 8, "0123456789abcdef") == n - 8;
+	const char *prefix = mode == NSCG_REC_LOGIND ? "session-" : "nscg-";
+	size_t p = strlen(prefix);
+	return n > p + 6 && !strncmp(s, prefix, p) && !strcmp(s + n - 6, ".scope") &&
+	       strspn(s + p, mode == NSCG_REC_LOGIND ? alnum : "0123456789abcdef-") == n - p - 6;
+}
+
+/* A relative cgroup path of plain names. */
+static bool path_ok(const char *s)
+{
+	if (!*s || *s == '/' || s[strlen(s) - 1] == '/' || strstr(s, "..") || strstr(s, "//"))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@/") ==
 	       strlen(s);
+}
+
+/* A text field: no more than fits. */
+static int text_field(const char *v, char *dst, size_t len)
+{
+	if (strlen(v) >= len)
+		return -EBADMSG;
+	strcpy(dst, v);
+	return 0;
 }
 
 static int parse_u64_field(const char *v, uint64_t max, uint64_t *out)
@@ -156,10 +199,12 @@ static int parse_u64_field(const char *v, uint64_t max, uint64_t *out)
 	return nscg_parse_u64(v, out) < 0 || *out > max ? -EBADMSG : 0;
 }
 
-/* Parse a record's text; every field must be there and well-formed. */
+/* Parse a record's text; every field of the first version must be there
+ * and every field well-formed. */
 static int parse_record(char *text, struct nscg_record *rec)
 {
 	unsigned seen = 0;
+	char session[sizeof(rec->session)] = "";
 	uint64_t v;
 
 	memset(rec, 0, sizeof(*rec));
@@ -172,44 +217,65 @@ static int parse_record(char *text, struct nscg_record *rec)
 			return -EBADMSG;
 		*eq = '\0';
 		const char *k = line, *val = eq + 1;
+		int r = 0;
 		if (!strcmp(k, "uid")) {
-			if (parse_u64_field(val, UINT32_MAX - 1, &v) < 0)
-				return -EBADMSG;
+			r = parse_u64_field(val, UINT32_MAX - 1, &v);
 			rec->uid = (uid_t)v;
 			seen |= 1;
 		} else if (!strcmp(k, "user")) {
-			if (!nscg_name_is_valid(val) || strlen(val) >= sizeof(rec->user))
-				return -EBADMSG;
-			strcpy(rec->user, val);
+			r = nscg_name_is_valid(val) ? text_field(val, rec->user, sizeof(rec->user)) : -EBADMSG;
 			seen |= 2;
 		} else if (!strcmp(k, "session")) {
-			if (!session_name_ok(val))
-				return -EBADMSG;
-			strcpy(rec->session, val);
+			r = text_field(val, session, sizeof(session));
 			seen |= 4;
 		} else if (!strcmp(k, "parent")) {
-			if (!parent_ok(val) || strlen(val) >= sizeof(rec->parent))
-				return -EBADMSG;
-			strcpy(rec->parent, val);
+			r = path_ok(val) ? text_field(val, rec->parent, sizeof(rec->parent)) : -EBADMSG;
 			seen |= 8;
 		} else if (!strcmp(k, "leader")) {
-			if (parse_u64_field(val, INT32_MAX, &v) < 0 || v == 0)
-				return -EBADMSG;
+			r = parse_u64_field(val, INT32_MAX, &v) < 0 || v == 0 ? -EBADMSG : 0;
 			rec->leader = (pid_t)v;
 			seen |= 16;
 		} else if (!strcmp(k, "leader_start")) {
-			if (parse_u64_field(val, UINT64_MAX, &rec->leader_start) < 0)
-				return -EBADMSG;
+			r = parse_u64_field(val, UINT64_MAX, &rec->leader_start);
 			seen |= 32;
 		} else if (!strcmp(k, "kill") || !strcmp(k, "closing")) {
-			if (parse_u64_field(val, 1, &v) < 0)
-				return -EBADMSG;
+			r = parse_u64_field(val, 1, &v);
 			*(k[0] == 'k' ? &rec->kill : &rec->closing) = v != 0;
 			seen |= k[0] == 'k' ? 64 : 128;
+		} else if (!strcmp(k, "mode")) {
+			size_t m = 0;
+			while (m < ELEMENTSOF(mode_names) && strcmp(val, mode_names[m]))
+				m++;
+			r = m < ELEMENTSOF(mode_names) ? 0 : -EBADMSG;
+			rec->mode = (enum nscg_record_mode)m;
+		} else if (!strcmp(k, "cgroup")) {
+			r = path_ok(val) ? text_field(val, rec->cgroup, sizeof(rec->cgroup)) : -EBADMSG;
+		} else if (!strcmp(k, "service") || !strcmp(k, "tty")) {
+			r = k[0] == 's' ? text_field(val, rec->service, sizeof(rec->service)) :
+					  text_field(val, rec->tty, sizeof(rec->tty));
+		} else if (!strcmp(k, "rhost")) {
+			r = text_field(val, rec->rhost, sizeof(rec->rhost));
+		} else if (!strcmp(k, "start")) {
+			r = parse_u64_field(val, UINT64_MAX, &rec->start);
+		} else if (!strcmp(k, "ns")) {
+			r = parse_u64_field(val, NSCG_NS_ALL, &v);
+			rec->ns = (unsigned)v;
 		}
 		/* Unknown keys are skipped: a newer writer may add some. */
+		if (r < 0)
+			return -EBADMSG;
 	}
-	return seen == 255 ? 0 : -EBADMSG;
+	/* The name is checked against the mode, which may come after it. */
+	if (seen != 255 || !session_name_ok(session, rec->mode))
+		return -EBADMSG;
+	strcpy(rec->session, session);
+	if (!rec->cgroup[0]) {
+		int n = snprintf(rec->cgroup, sizeof(rec->cgroup), "%s/user-%u/%s", rec->parent,
+				 (unsigned)rec->uid, rec->session);
+		if (n < 0 || (size_t)n >= sizeof(rec->cgroup))
+			return -EBADMSG;
+	}
+	return 0;
 }
 
 static int read_at(int dfd, const char *name, struct nscg_record *rec)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The record of a live standalone session: a small root-owned file under
+/* The record of a live session: a small root-owned file under
  * /run/nscg/sessions, written atomically when the session is built and
- * removed when it is gone. It tells the sweep (sweep.h) who opened the
- * session, so that a session whose opener died, or whose close could not
- * finish, is finished by someone else. Only root writes there. */
+ * removed when it is gone. It tells the sweep (sweep.h) who opened a
+ * standalone session, so that a session whose opener died, or whose
+ * close could not finish, is finished by someone else; and it tells
+ * nscgctl what each session is (status, apply, terminate), in systemd
+ * mode too. Only root writes there, and only root reads there. */
 #ifndef NSCG_RECORD_H
 #define NSCG_RECORD_H
 
@@ -17,6 +19,13 @@
 #define NSCG_RUN_DIR "/run/nscg"
 #endif
 
+/* Who made the session's cgroup. */
+enum nscg_record_mode {
+	NSCG_REC_STANDALONE, /* pam_nscg: <parent>/user-UID/session-ID */
+	NSCG_REC_LOGIND, /* systemd: the logind session's scope */
+	NSCG_REC_JOB, /* systemd: a job's transient scope */
+};
+
 struct nscg_record {
 	uid_t uid;
 	char user[256];
@@ -26,7 +35,23 @@ struct nscg_record {
 	uint64_t leader_start; /* its start time (clock ticks since boot) */
 	bool kill; /* kill_on_close */
 	bool closing; /* its close ran but could not finish */
+	/* What nscgctl shows. A record of an older module lacks them:
+	 * then mode is standalone and cgroup <parent>/user-UID/<session>. */
+	enum nscg_record_mode mode;
+	char cgroup[256]; /* the session's cgroup, below each hierarchy's root */
+	char service[64]; /* the PAM service; printable ASCII only */
+	char tty[64]; /* PAM_TTY, "" if none */
+	char rhost[256]; /* PAM_RHOST, "" if none */
+	uint64_t start; /* when it was opened, seconds since the epoch */
+	unsigned ns; /* its namespaces, NSCG_NS_* bits */
 };
+
+/* "standalone", "systemd" or "job". */
+const char *nscg_record_mode_name(enum nscg_record_mode mode);
+
+/* Copy a PAM item into a record field: NULL is "", what is not
+ * printable ASCII becomes '?', what does not fit is cut. */
+void nscg_record_text(char *dst, size_t len, const char *src);
 
 /* An O_PATH fd of NSCG_RUN_DIR (made 0700 if missing), after checking
  * that it is root's and not writable by others; -errno with a log line. */

@@ -12,6 +12,7 @@
 #include "logind.h"
 #include "ns.h"
 #include "policy.h"
+#include "record.h"
 #include "session.h"
 
 /* How long a close waits for the session's processes to die: under load
@@ -46,12 +47,14 @@ struct nscg_login {
 	const struct nscg_resolved *res; /* uid-level keys from the uid's first name */
 	const char *user; /* the passwd name */
 	const char *service; /* the PAM service, may be NULL */
+	const char *tty, *rhost; /* PAM_TTY, PAM_RHOST; may be NULL */
 	const struct nscg_logind_session *ls; /* logind manager: the caller's session */
 };
 
 /* One way to make a session's cgroups, chosen once per login. */
 struct nscg_manager {
 	const char *name; /* for the log */
+	enum nscg_record_mode mode; /* in the session's record */
 	/* Put the caller into the session's cgroups with the policy's
 	 * limits; fill s->sess, s->name, s->id and s->where. On failure
 	 * nothing of the open is left. */
@@ -69,6 +72,12 @@ struct nscg_manager {
 extern const struct nscg_manager nscg_manager_standalone;
 extern const struct nscg_manager nscg_manager_logind;
 extern const struct nscg_manager nscg_manager_job;
+
+/* The record of session s (its name, s->parent and s->mgr set) for
+ * login l: the session's cgroup is <parent>/user-UID/<name> for
+ * standalone, user.slice/user-UID.slice/<name> for systemd's units. */
+void nscg_session_record(const struct nscg_session *s, const struct nscg_login *l,
+			 struct nscg_record *rec);
 
 /* The accounting line of a closing session, read off s->sess. */
 void nscg_session_log_usage(const struct nscg_session *s, const struct nscg_log *log);

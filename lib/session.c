@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_DIAGS_LOGGED 10
@@ -542,7 +543,8 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		}
 	}
 	const struct nscg_login login = {
-		.res = res, .user = user, .service = req->service, .ls = &d->ls,
+		.res = res, .user = user, .service = req->service, .tty = req->tty,
+		.rhost = req->rhost, .ls = &d->ls,
 	};
 	if ((ret = s->mgr->open(s, &login, log)) != NSCG_OPEN_SANDBOXED)
 		goto out; /* nothing left behind */
@@ -615,9 +617,37 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 	return ret;
 }
 
+void nscg_session_record(const struct nscg_session *s, const struct nscg_login *l,
+			 struct nscg_record *rec)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	*rec = (struct nscg_record){
+		.uid = s->uid, .leader = s->opener, .leader_start = nscg_pid_start_time(s->opener),
+		.kill = s->kill_on_close, .mode = s->mgr->mode, .start = (uint64_t)now.tv_sec,
+		.ns = s->ns_mask,
+	};
+	snprintf(rec->user, sizeof(rec->user), "%s", l->user);
+	snprintf(rec->session, sizeof(rec->session), "%s", s->name);
+	if (rec->mode == NSCG_REC_STANDALONE)
+		snprintf(rec->parent, sizeof(rec->parent), "%s", s->parent);
+	else
+		snprintf(rec->parent, sizeof(rec->parent), "user.slice/user-%u.slice",
+			 (unsigned)s->uid);
+	if (rec->mode == NSCG_REC_STANDALONE)
+		snprintf(rec->cgroup, sizeof(rec->cgroup), "%s/user-%u/%s", rec->parent,
+			 (unsigned)s->uid, s->name);
+	else
+		snprintf(rec->cgroup, sizeof(rec->cgroup), "%s/%s", rec->parent, s->name);
+	nscg_record_text(rec->service, sizeof(rec->service), l->service);
+	nscg_record_text(rec->tty, sizeof(rec->tty), l->tty);
+	nscg_record_text(rec->rhost, sizeof(rec->rhost), l->rhost);
+}
+
 static void fmt_usage(uint64_t v, bool bytes, char *buf, size_t len)
 {
-	if (v == UINT64_MAX)
+	if (v == NSCG_USAGE_UNKNOWN)
 		snprintf(buf, len, "n/a");
 	else if (bytes)
 		snprintf(buf, len, "%lluM", (unsigned long long)(v >> 20));
@@ -635,7 +665,7 @@ void nscg_session_log_usage(const struct nscg_session *s, const struct nscg_log 
 	nscg_cgroup_usage(&s->host, &s->sess, &u);
 	fmt_usage(u.cpu_usec, false, cpu, sizeof(cpu));
 	fmt_usage(u.mem_peak, true, mem, sizeof(mem));
-	if (u.oom_kills == UINT64_MAX)
+	if (u.oom_kills == NSCG_USAGE_UNKNOWN)
 		snprintf(oom, sizeof(oom), "n/a");
 	else
 		snprintf(oom, sizeof(oom), "%llu", (unsigned long long)u.oom_kills);

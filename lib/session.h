@@ -17,6 +17,7 @@ struct nscg_open_req {
 	const char *conf; /* NULL: NSCG_CONF_PATH */
 	const char *user;
 	const char *service;
+	const char *tty, *rhost; /* PAM_TTY and PAM_RHOST, for the record; may be NULL */
 	unsigned helper_timeout_ms; /* 0: 10 s */
 	unsigned bus_timeout_ms; /* 0: NSCG_BUS_TIMEOUT_MS */
 };

@@ -123,11 +123,7 @@ static int sweep_session(const struct nscg_host *host, const struct nscg_cgroup 
 
 	if (have_rec && !rec.closing && nscg_record_leader_alive(&rec))
 		return 1;
-	nscg_cgroup_init(&sess);
-	for (size_t i = 0; i < host->n; i++)
-		if (user->fd[i] >= 0)
-			sess.fd[i] = openat(user->fd[i], name,
-					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	nscg_cgroup_open_child(host, user, name, &sess);
 	int populated = nscg_cgroup_populated(host, &sess);
 	/* Without a record (or with kill_on_close = no), processes mean
 	 * someone's session: never killed here, removed once empty. Nor is
@@ -182,7 +178,7 @@ static int drop_stale(const struct nscg_record *rec, void *ctx)
 
 	/* A record whose opener runs may be of a session being built (the
 	 * record comes first) or being closed (the record goes last). */
-	if (rec->uid != c->uid || strcmp(rec->parent, c->parent) ||
+	if (rec->mode != NSCG_REC_STANDALONE || rec->uid != c->uid || strcmp(rec->parent, c->parent) ||
 	    bsearch(&name, c->present->v, c->present->n, sizeof(char *), cmp_str) ||
 	    (!rec->closing && nscg_record_leader_alive(rec)))
 		return 0;
@@ -322,15 +318,46 @@ static int add_record_uid(const struct nscg_record *rec, void *ctx)
 	const struct uids_ctx *c = ctx;
 	char name[32];
 
-	if (strcmp(rec->parent, c->parent))
+	if (rec->mode != NSCG_REC_STANDALONE || strcmp(rec->parent, c->parent))
 		return 0;
 	snprintf(name, sizeof(name), "user-%u", (unsigned)rec->uid);
 	return names_add(c->users, name);
 }
 
+struct unit_ctx {
+	const struct nscg_host *host;
+	const struct nscg_sweep_opts *o;
+	const struct nscg_log *log;
+};
+
+/* A record of a systemd unit whose opener is gone and whose cgroup is
+ * gone everywhere: systemd ended the session, and its close never ran. */
+static int drop_stale_unit(const struct nscg_record *rec, void *ctx)
+{
+	const struct unit_ctx *c = ctx;
+	struct nscg_cgroup cg;
+	bool exists = false;
+
+	if (rec->mode == NSCG_REC_STANDALONE || nscg_record_leader_alive(rec))
+		return 0;
+	nscg_cgroup_open_existing(c->host, rec->cgroup, &cg);
+	for (size_t i = 0; i < c->host->n; i++)
+		exists |= cg.fd[i] >= 0;
+	nscg_cgroup_close(&cg);
+	if (exists)
+		return 0;
+	nscg_log(c->log, LOG_INFO, "%s the record of %s of uid %u: its unit is gone",
+		 c->o->dry_run ? "would remove" : "removed", rec->session, (unsigned)rec->uid);
+	if (!c->o->dry_run)
+		(void)nscg_record_remove(rec->uid, rec->session);
+	tally(c->o, REMOVED);
+	return 0;
+}
+
 int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		   const struct nscg_sweep_opts *o, const struct nscg_log *log)
 {
+	const struct unit_ctx uc = { host, o, log };
 	struct names users = { 0 };
 	struct nscg_cgroup p;
 	int r = 0, done = 0;
@@ -366,6 +393,8 @@ int nscg_sweep_all(const struct nscg_host *host, const char *parent,
 		nscg_close(lock);
 	}
 	names_free(&users);
+	if (r == 0)
+		r = nscg_record_each(drop_stale_unit, (void *)&uc);
 	return r < 0 ? r : done;
 }
 

@@ -62,7 +62,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	struct nscg_log log = {
 		.emit = emit_syslog, .ctx = pamh, .max_prio = LOG_INFO,
 	};
-	const char *user = NULL, *service = NULL;
+	const char *user = NULL, *service = NULL, *tty = NULL, *rhost = NULL;
 	struct nscg_session *s = NULL;
 	enum nscg_on_error on_error;
 	struct args a;
@@ -77,13 +77,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 		return PAM_SESSION_ERR;
 	}
 	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	(void)pam_get_item(pamh, PAM_TTY, (const void **)&tty);
+	(void)pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);
 	const void *old = NULL;
 	if (pam_get_data(pamh, DATA_KEY, &old) == PAM_SUCCESS && old) {
 		/* Opening again would lose the first session's state. */
 		pam_syslog(pamh, LOG_WARNING, "a session is already open on this handle");
 		return PAM_IGNORE;
 	}
-	struct nscg_open_req req = { .conf = a.conf, .user = user, .service = service };
+	struct nscg_open_req req = { .conf = a.conf, .user = user, .service = service,
+				     .tty = tty, .rhost = rhost };
 	switch (nscg_session_open(&req, &log, &s, &on_error)) {
 	case NSCG_OPEN_SANDBOXED:
 		if (pam_set_data(pamh, DATA_KEY, s, cleanup) != PAM_SUCCESS) {

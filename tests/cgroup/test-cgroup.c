@@ -176,6 +176,21 @@ int main(void)
 	lim.set[NSCG_IO_WEIGHT] = true, lim.num[NSCG_IO_WEIGHT] = 500;
 	logbuf[0] = '\0';
 	T("apply", nscg_cgroup_apply(&host, &sess, &lim, "session", &tlog) == 0);
+	/* The same limits again with a plan: nothing to change. Then one
+	 * changed, in a dry run (reported, not written) and for real. */
+	struct nscg_apply_plan plan = { .dry_run = true };
+	T("plan-same-no-change", nscg_cgroup_apply_plan(&host, &sess, &lim, "session", &plan, &tlog) == 0 &&
+					 plan.changes == 0);
+	lim.num[NSCG_PIDS_MAX] = 20;
+	T("plan-dry-run-counts", nscg_cgroup_apply_plan(&host, &sess, &lim, "session", &plan, &tlog) == 0 &&
+					 plan.changes == 1);
+	uint64_t cur, max;
+	T("plan-dry-run-writes-nothing", nscg_cgroup_pids(&host, &sess, &cur, &max) == 0 && max == 16);
+	plan = (struct nscg_apply_plan){ 0 };
+	T("plan-writes", nscg_cgroup_apply_plan(&host, &sess, &lim, "session", &plan, &tlog) == 0 &&
+				 plan.changes == 1 && nscg_cgroup_pids(&host, &sess, &cur, &max) == 0 && max == 20);
+	lim.num[NSCG_PIDS_MAX] = 16;
+	T("plan-back", nscg_cgroup_apply(&host, &sess, &lim, "session", &tlog) == 0);
 	if (hybrid_here) {
 		T("v1-memory.limit_in_bytes", !strcmp(readf("memory", "user-4242/session-1", "memory.limit_in_bytes"), "67108864"));
 		T("v1-pids.max", !strcmp(readf("pids", "user-4242/session-1", "pids.max"), "16"));
@@ -211,9 +226,16 @@ int main(void)
 					   WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	struct nscg_usage u;
 	nscg_cgroup_usage(&host, &sess, &u);
-	T("usage-mem-peak", u.mem_peak != UINT64_MAX && u.mem_peak >= (32u << 20));
-	T("usage-oom-kills", u.oom_kills != UINT64_MAX && u.oom_kills >= 1);
-	T("usage-cpu", u.cpu_usec != UINT64_MAX);
+	T("usage-mem-peak", u.mem_peak != NSCG_USAGE_UNKNOWN && u.mem_peak >= (32u << 20));
+	T("usage-oom-kills", u.oom_kills != NSCG_USAGE_UNKNOWN && u.oom_kills >= 1);
+	T("usage-cpu", u.cpu_usec != NSCG_USAGE_UNKNOWN);
+	T("usage-mem-max", u.mem_max == 64u << 20);
+	T("usage-mem-current", u.mem_current != NSCG_USAGE_UNKNOWN && u.mem_current < (64u << 20));
+	T("usage-tasks", u.tasks >= 1 && u.tasks <= 16 && u.tasks_max == 16);
+	T("usage-throttling", u.nr_throttled != NSCG_USAGE_UNKNOWN);
+	struct nscg_usage uu;
+	nscg_cgroup_usage(&host, &user, &uu);
+	T("usage-user-unlimited-is-max", uu.tasks_max == NSCG_UNLIMITED && uu.mem_max == NSCG_UNLIMITED);
 	T("kill", nscg_cgroup_kill(&host, &sess, 2000) == 0);
 	T("kill-empties", nscg_cgroup_populated(&host, &sess) == 0);
 	T("sleeper-killed", waitpid(sleeper, &st, 0) == sleeper && WIFSIGNALED(st));

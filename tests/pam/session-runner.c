@@ -2,7 +2,8 @@
 /* Does what login does: pam_start, pam_open_session, fork, drop to the
  * user, exec a command, wait, pam_close_session, pam_end.
  *
- *   session-runner [--keep-root] [--thread] [--nofile=N] [--as-extra=KB] [--time] SERVICE USER CMD...
+ *   session-runner [--keep-root] [--thread] [--nofile=N] [--as-extra=KB] [--time]
+ *                  [--tty=TTY] [--rhost=HOST] SERVICE USER CMD...
  *
  * Exit status: the command's (128+N for signal N), or 200 + the PAM error
  * of open_session. --keep-root runs the command as root (for nested
@@ -11,7 +12,8 @@
  * the address space KB above its size then and takes what the heap has
  * spare (ENOMEM); --time prints how long pam_start (which loads the
  * modules), pam_open_session, pam_close_session and pam_end took, as
- * start_us=N, open_us=N, close_us=N and end_us=N on stderr. */
+ * start_us=N, open_us=N, close_us=N and end_us=N on stderr; --tty and
+ * --rhost set PAM_TTY and PAM_RHOST. */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
 	static const struct pam_conv conv = { NULL, NULL };
 	bool keep_root = false, timed = false;
 	long as_extra = -1;
+	const char *tty = NULL, *rhost = NULL;
 	struct timespec t0, t1;
 	pam_handle_t *pamh = NULL;
 	pthread_t th;
@@ -56,6 +59,10 @@ int main(int argc, char **argv)
 			as_extra = atol(argv[i] + 11);
 		else if (!strcmp(argv[i], "--time"))
 			timed = true;
+		else if (!strncmp(argv[i], "--tty=", 6))
+			tty = argv[i] + 6;
+		else if (!strncmp(argv[i], "--rhost=", 8))
+			rhost = argv[i] + 8;
 		else if (!strncmp(argv[i], "--nofile=", 9)) {
 			/* Few fds left: the module must fail cleanly (EMFILE). */
 			struct rlimit rl = { (rlim_t)atoi(argv[i] + 9), (rlim_t)atoi(argv[i] + 9) };
@@ -63,7 +70,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - i < 3) {
-		fprintf(stderr, "usage: session-runner [--keep-root] [--thread] SERVICE USER CMD...\n");
+		fprintf(stderr, "usage: session-runner [--keep-root] [--thread] [--tty=TTY] [--rhost=HOST] SERVICE USER CMD...\n");
 		return 2;
 	}
 	const char *service = argv[i], *user = argv[i + 1];
@@ -74,6 +81,9 @@ int main(int argc, char **argv)
 	r = pam_start(service, user, &conv, &pamh);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (r != PAM_SUCCESS)
+		return 2;
+	if ((tty && pam_set_item(pamh, PAM_TTY, tty) != PAM_SUCCESS) ||
+	    (rhost && pam_set_item(pamh, PAM_RHOST, rhost) != PAM_SUCCESS))
 		return 2;
 	if (timed)
 		fprintf(stderr, "start_us=%ld\n", us(&t0, &t1));
