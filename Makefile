@@ -52,7 +52,7 @@ DEFS    += -DHAVE_SYSTEMD=1
 SD_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 
-LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/status.c lib/sweep.c lib/usertmp.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
+LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/status.c lib/watch.c lib/sweep.c lib/usertmp.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 
@@ -93,7 +93,7 @@ $(MODULE): $(B)/pam_module/pam_nscg.o $(LIBNSCG) pam_module/pam_nscg.map
 # The helper runs as root with CAP_SYS_ADMIN: it links only the low-level
 # objects it uses, and neither iniparser nor libsystemd (a link error here
 # means one of them grew a dependency on the policy or on systemd).
-HELPER_OBJ := $(addprefix $(B)/lib/,util.o log.o limits.o cgroup.o cgroup-v1.o cgroup-v2.o ns.o)
+HELPER_OBJ := $(addprefix $(B)/lib/,util.o log.o limits.o cgroup.o cgroup-v1.o cgroup-v2.o ns.o record.o status.o watch.o)
 $(HELPER): $(B)/helper/nscg-helper.o $(HELPER_OBJ)
 	$(CC) -pie -o $@ $^ $(ALL_LDFLAGS) -lcap-ng
 

@@ -21,6 +21,7 @@
 #include "steer.h"
 #include "sweep.h"
 #include "util.h"
+#include "watch.h"
 
 #ifndef NSCG_VERSION
 #define NSCG_VERSION "0"
@@ -286,15 +287,38 @@ static int filter_user(const char *user, struct nscg_status_filter *f)
 	return 0;
 }
 
+/* An ordinary user's own sessions, from inside one of them too: the
+ * records and the host's cgroups are out of the user's sight, so a
+ * watcher of one of the user's sessions (watch.h) answers. */
+static int user_status(const char *user, const char *session, bool json)
+{
+	struct nscg_status_filter f = { 0 };
+
+	if (user && (filter_user(user, &f) < 0 || f.uid != getuid())) {
+		fprintf(stderr, "nscgctl: status of another user needs root\n");
+		return EXIT_USAGE;
+	}
+	int r = nscg_watch_ask(getuid(), json, session, stdout);
+	if (r == -ENOENT) {
+		fprintf(stderr, "nscgctl: no live pam_nscg session of yours answers (a session without namespaces has no watcher to ask)\n");
+		return EXIT_NOTFOUND;
+	}
+	if (r < 0) {
+		fprintf(stderr, "nscgctl: cannot read the status: %s\n", strerror(-r));
+		return EXIT_USAGE;
+	}
+	if (r == EXIT_NOTFOUND)
+		fprintf(stderr, "nscgctl: no live session %s of yours\n", session);
+	return fflush(stdout) == 0 ? r : EXIT_USAGE;
+}
+
 static int cmd_status(const char *user, const char *session, bool json)
 {
 	struct nscg_status_filter f = { .session = session };
 	struct nscg_status st;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "nscgctl: status needs root\n");
-		return EXIT_USAGE;
-	}
+	if (geteuid() != 0)
+		return user_status(user, session, json);
 	if (!in_host_view("status") || (user && filter_user(user, &f) < 0) ||
 	    read_status(&f, &st) < 0)
 		return EXIT_USAGE;

@@ -210,8 +210,10 @@ static int resolve(const struct nscg_policy *p, const char *user, uid_t uid, con
 /* The limits of level as the policy has them, with what it leaves unset
  * back at the kernel's default, so that a limit taken out goes; io.weight
  * and cpuset.cpus unset are left as they are (v1 has no neutral value
- * for the one, and the other is the parent's). */
-static void policy_limits(const struct nscg_resolved *res, enum nscg_level level,
+ * for the one, and the other is the parent's). For systemd's slice,
+ * tasks are left to systemd unless the policy sets them, as at login
+ * (sdbus.h): its default TasksMax is logind's UserTasksMax. */
+static void policy_limits(const struct nscg_resolved *res, enum nscg_level level, bool slice,
 			  struct nscg_limits *lim)
 {
 	static const enum nscg_limit unlimited[] = {
@@ -220,7 +222,7 @@ static void policy_limits(const struct nscg_resolved *res, enum nscg_level level
 
 	nscg_resolved_limits(res, level, lim);
 	for (size_t i = 0; i < ELEMENTSOF(unlimited); i++)
-		if (!lim->set[unlimited[i]]) {
+		if (!lim->set[unlimited[i]] && !(slice && unlimited[i] == NSCG_PIDS_MAX)) {
 			lim->set[unlimited[i]] = true;
 			lim->num[unlimited[i]] = NSCG_UNLIMITED;
 		}
@@ -271,8 +273,24 @@ static int apply_one(const struct nscg_host *host, const char *path, const char 
 	*changes += plan.changes;
 	if (r < 0 || !unit || !plan.changes || cc->dry_run)
 		return r;
-	const struct nscg_unit_limits u = { unit, lim, true };
+	/* What is unset stays as it is: a limit held back, io.weight,
+	 * cpuset.cpus; the rest policy_limits set. */
+	const struct nscg_unit_limits u = { unit, lim, false };
 	return nscg_sd_set_limits(&u, 1, BUS_TIMEOUT_MS, log);
+}
+
+/* A failed apply: cgroup v1 refuses (EBUSY) a memory limit below what is
+ * in use when it cannot reclaim down to it, where v2 OOM-kills. */
+static void tally_failure(int r, const char *user, const char *what, unsigned *held,
+			  unsigned *failed)
+{
+	if (r == -EBUSY) {
+		printf("%s %s: the kernel could not reclaim the memory in use down to the new limit, and cgroup v1 refuses it then: not applied\n",
+		       user, what);
+		(*held)++;
+	} else if (r < 0) {
+		(*failed)++;
+	}
 }
 
 int nscg_apply(const struct nscg_host *host, const struct nscg_policy *p,
@@ -303,13 +321,13 @@ int nscg_apply(const struct nscg_host *host, const struct nscg_policy *p,
 			       res.exempt_why);
 			continue;
 		}
-		policy_limits(&res, NSCG_LEVEL_USER, &lim);
+		policy_limits(&res, NSCG_LEVEL_USER, rec->mode != NSCG_REC_STANDALONE, &lim);
 		held += hold_back_memory(&lim, &u->u, o->force, rec->user, "user");
 		struct change_ctx cc = { rec->user, "user", o->dry_run };
 		const char *unit = rec->mode == NSCG_REC_STANDALONE ? NULL : strrchr(u->cgroup, '/');
-		if (apply_one(host, u->cgroup, unit ? unit + 1 : NULL, &lim, "user", &cc, log,
-			      &changes) < 0)
-			failed++;
+		int r = apply_one(host, u->cgroup, unit ? unit + 1 : NULL, &lim, "user", &cc, log,
+				  &changes);
+		tally_failure(r, rec->user, "user", &held, &failed);
 	}
 	for (size_t i = 0; i < st->nsess; i++) {
 		const struct nscg_status_session *s = &st->sess[i];
@@ -322,13 +340,23 @@ int nscg_apply(const struct nscg_host *host, const struct nscg_policy *p,
 		if (res.exempt)
 			continue; /* said above */
 		snprintf(what, sizeof(what), "session %s", rec->session);
-		policy_limits(&res, NSCG_LEVEL_SESSION, &lim);
+		policy_limits(&res, NSCG_LEVEL_SESSION, false, &lim);
 		held += hold_back_memory(&lim, &s->u, o->force, rec->user, what);
 		struct change_ctx cc = { rec->user, what, o->dry_run };
-		if (apply_one(host, rec->cgroup,
-			      rec->mode == NSCG_REC_STANDALONE ? NULL : rec->session, &lim,
-			      "session", &cc, log, &changes) < 0)
-			failed++;
+		int r = apply_one(host, rec->cgroup,
+				  rec->mode == NSCG_REC_STANDALONE ? NULL : rec->session, &lim,
+				  "session", &cc, log, &changes);
+		tally_failure(r, rec->user, what, &held, &failed);
+		/* The user's systemd manager gets a session's limits too
+		 * (limit_user_manager), as at login. */
+		if (rec->mode == NSCG_REC_LOGIND && res.v[NSCG_KEY_LIMIT_USER_MANAGER].num) {
+			char unit[48], path[300];
+			snprintf(unit, sizeof(unit), "user@%u.service", (unsigned)rec->uid);
+			snprintf(path, sizeof(path), "%s/%s", rec->parent, unit);
+			cc.what = unit;
+			r = apply_one(host, path, unit, &lim, "session", &cc, log, &changes);
+			tally_failure(r, rec->user, unit, &held, &failed);
+		}
 	}
 	printf("%u change%s %s in %zu session%s of %zu user%s", changes, changes == 1 ? "" : "s",
 	       o->dry_run ? "to make" : "made", st->nsess, st->nsess == 1 ? "" : "s", st->nusers,

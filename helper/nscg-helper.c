@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,6 +44,7 @@
 #include "log.h"
 #include "ns.h"
 #include "util.h"
+#include "watch.h"
 
 #ifndef NSCG_VERSION
 #define NSCG_VERSION "0"
@@ -162,6 +164,94 @@ struct private_mounts {
 	uint64_t shm_size, tmp_size;
 };
 
+/* The session's watcher, if asked for (watch.h). */
+struct watch_req {
+	bool on;
+	uid_t uid;
+	const char *user;
+	const char *tty; /* PAM_TTY, or NULL */
+	bool notice;
+};
+
+/* The session's terminal from PAM_TTY ("/dev/pts/3" or "tty1"), for
+ * writing: a character device that is a terminal, or -1. */
+static int open_tty(const char *tty)
+{
+	char path[PATH_MAX];
+
+	if (!tty || !*tty || strstr(tty, ".."))
+		return -1;
+	snprintf(path, sizeof(path), "%s%s", strncmp(tty, "/dev/", 5) ? "/dev/" : "", tty);
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || !isatty(fd)))
+		fd = nscg_close(fd);
+	return fd;
+}
+
+/* Fork the watcher from here, before the namespaces, so that it stays in
+ * the host's; it waits on the pipe for the caller's pid, which comes once
+ * the module has joined the session (watch_go), and ends at once if the
+ * pipe closes first. Returns the pipe's write end, or -1 (no watcher: the
+ * session goes on without one). */
+static int start_watcher(const struct watch_req *wr)
+{
+	int pfd[2];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		close(pfd[0]);
+		return pfd[1];
+	}
+	/* The watcher: its own session, no control socket, the terminal
+	 * opened while it may, OOM-proof, then no capability at all. */
+	close(pfd[1]);
+	close(CTL_FD);
+	(void)setsid();
+	prctl(PR_SET_NAME, "nscg-watch", 0, 0, 0);
+	struct nscg_watch_opts o = { .uid = wr->uid, .user = wr->user, .notice = wr->notice,
+				     .tty_fd = wr->notice ? open_tty(wr->tty) : -1 };
+	int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (adj >= 0) {
+		(void)!write(adj, "-1000", 5);
+		close(adj);
+	}
+	const struct rlimit as = { 64u << 20, 64u << 20 };
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit(RLIMIT_AS, &as) < 0)
+		_exit(1);
+	char buf[24] = "";
+	struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+	ssize_t n = poll(&p, 1, RELEASE_TIMEOUT_MS) == 1 ? read(pfd[0], buf, sizeof(buf) - 1) : -1;
+	close(pfd[0]);
+	uint64_t caller;
+	if (n <= 0 || (buf[n] = '\0', nscg_parse_u64(buf, &caller) < 0) || caller == 0 ||
+	    caller > INT32_MAX)
+		_exit(0);
+	o.caller = (pid_t)caller;
+	_exit(nscg_watch_run(&o));
+}
+
+/* The module has joined: the watcher may look at the session. */
+static void watch_go(int fd)
+{
+	char buf[24];
+
+	if (fd < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%d", (int)getppid());
+	(void)nscg_write_all(fd, buf, strlen(buf));
+	close(fd);
+}
+
 /* A comma-separated list of namespace names; ~0u for an unknown one. */
 static unsigned parse_ns(const char *s)
 {
@@ -248,11 +338,11 @@ static int mount_tmpfs(const char *where, uint64_t size)
  * tells the module. When it has made its cgroup namespace it says "C"
  * with it: the hostname, the cgroup namespace joined and the session's
  * view of cgroupfs; "R", and we stay until the module has joined ("G"). */
-static int run_session(unsigned ns, const struct private_mounts *pm)
+static int run_session(unsigned ns, const struct private_mounts *pm, const struct watch_req *wr)
 {
 	char hostname[HOST_NAME_MAX + 1];
 	struct nscg_host host;
-	_cleanup_close_ int cgns = -1;
+	_cleanup_close_ int cgns = -1, watch = -1;
 	int flags = 0, r;
 
 	if (fcntl(CTL_FD, F_GETFD) < 0) {
@@ -260,6 +350,8 @@ static int run_session(unsigned ns, const struct private_mounts *pm)
 				"this mode is for pam_nscg.so\n", CTL_FD);
 		return 2;
 	}
+	if (wr->on)
+		watch = start_watcher(wr);
 	if (keep_only_sys_admin() < 0)
 		return fail(-EPERM, "cannot drop capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -307,9 +399,10 @@ static int run_session(unsigned ns, const struct private_mounts *pm)
 		}
 		nscg_host_close(&host);
 	}
-	if (nscg_write_all(CTL_FD, "R\n", 2) < 0)
+	if (nscg_write_all(CTL_FD, "R\n", 2) < 0 || !await_module('G', NULL, 0, NULL))
 		return 1;
-	return await_module('G', NULL, 0, NULL) ? 0 : 1;
+	watch_go(TAKE_FD(watch));
+	return 0;
 }
 
 static void check_feature(const char *what, bool ok, const char *note)
@@ -365,10 +458,17 @@ int main(int argc, char **argv)
 		{ "namespaces", required_argument, NULL, 'n' },
 		{ "shm", required_argument, NULL, 'S' },
 		{ "tmp", required_argument, NULL, 'T' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "uid", required_argument, NULL, 'u' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "tty", required_argument, NULL, 't' },
+		{ "no-notice", no_argument, NULL, 'N' },
 		{ 0 },
 	};
 	unsigned ns = NSCG_NS_ALL;
 	struct private_mounts pm = { 0 };
+	struct watch_req wr = { .user = "?", .notice = true };
+	uint64_t uid = UINT64_MAX;
 	int c, mode = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -398,14 +498,33 @@ int main(int argc, char **argv)
 			}
 			*(c == 'S' ? &pm.shm : &pm.tmp) = true;
 			break;
+		case 'w':
+			wr.on = true;
+			break;
+		case 'u':
+			if (nscg_parse_u64(optarg, &uid) < 0 || uid >= UINT32_MAX) {
+				fprintf(stderr, "nscg-helper: bad uid '%s'\n", optarg);
+				return 2;
+			}
+			wr.uid = (uid_t)uid;
+			break;
+		case 'U':
+			wr.user = optarg;
+			break;
+		case 't':
+			wr.tty = optarg;
+			break;
+		case 'N':
+			wr.notice = false;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (optind != argc || !mode) {
+	if (optind != argc || !mode || (wr.on && uid == UINT64_MAX)) {
 		usage(stderr);
 		return 2;
 	}
-	return mode == 'c' ? run_check() : run_session(ns, &pm);
+	return mode == 'c' ? run_check() : run_session(ns, &pm, &wr);
 }

@@ -518,16 +518,24 @@ int nscg_cgroup_apply_plan(const struct nscg_host *host, const struct nscg_cgrou
 	bool done[NSCG_LIMIT_COUNT] = { false };
 	char missing[512];
 	size_t o = 0;
+	int first = 0;
 
 	for (size_t i = 0; i < host->n; i++) {
 		if (cg->fd[i] < 0)
 			continue;
 		int r = host->h[i].ops->apply(&host->h[i], cg->fd[i], lim, done, plan);
-		if (r < 0)
-			return nscg_log_errno(log, LOG_ERR, r,
-					      "cannot set the %s limits in %s",
-					      what, host->h[i].mount);
+		if (r < 0) {
+			nscg_log_errno(log, LOG_ERR, r, "cannot set the %s limits in %s", what,
+				       host->h[i].mount);
+			/* A login fails at once; a plan (a live session) goes
+			 * on with the other hierarchies. */
+			if (!plan)
+				return r;
+			first = first < 0 ? first : r;
+		}
 	}
+	if (first < 0)
+		return first;
 	missing[0] = '\0';
 	for (int k = 0; k < NSCG_LIMIT_COUNT; k++) {
 		if (!lim->set[k] || done[k])

@@ -116,7 +116,9 @@ int nscg_cgroup_apply(const struct nscg_host *host, const struct nscg_cgroup *cg
 		      const struct nscg_limits *lim, const char *what,
 		      const struct nscg_log *log);
 
-/* The same with plan (NULL: as nscg_cgroup_apply). */
+/* The same with plan (NULL: as nscg_cgroup_apply). With a plan, a
+ * failed write does not stop the other hierarchies; the first error is
+ * returned. */
 int nscg_cgroup_apply_plan(const struct nscg_host *host, const struct nscg_cgroup *cg,
 			   const struct nscg_limits *lim, const char *what,
 			   struct nscg_apply_plan *plan, const struct nscg_log *log);

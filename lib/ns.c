@@ -232,9 +232,9 @@ static int reap(pid_t pid, unsigned timeout_ms)
 /* In the child: the control socket on fd 3, nothing else open, default
  * signals, empty environment; then exec through the checked fd. */
 static void exec_helper(int helper_fd, int sock, unsigned mask,
-			const struct nscg_private_mounts *pm)
+			const struct nscg_private_mounts *pm, const struct nscg_helper_watch *w)
 {
-	char ns[64] = "", shm[24], tmp[24], *argv[12];
+	char ns[64] = "", shm[24], tmp[24], uid[16], *argv[20];
 	size_t o = 0;
 	int argc = 0;
 	sigset_t all;
@@ -287,6 +287,20 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)pm->tmp_size);
 		argv[argc++] = "--tmp";
 		argv[argc++] = tmp;
+	}
+	if (w && w->on) {
+		snprintf(uid, sizeof(uid), "%u", (unsigned)w->uid);
+		argv[argc++] = "--watch";
+		argv[argc++] = "--uid";
+		argv[argc++] = uid;
+		argv[argc++] = "--user";
+		argv[argc++] = (char *)w->user;
+		if (w->tty && *w->tty) {
+			argv[argc++] = "--tty";
+			argv[argc++] = (char *)w->tty;
+		}
+		if (!w->notice)
+			argv[argc++] = "--no-notice";
 	}
 	argv[argc] = NULL;
 	char *envp[] = { NULL };
@@ -418,7 +432,8 @@ void nscg_helper_abort(struct nscg_helper *h)
 }
 
 int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mounts *pm,
-		      struct nscg_helper *h, const struct nscg_log *log)
+		      const struct nscg_helper_watch *w, struct nscg_helper *h,
+		      const struct nscg_log *log)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t chld;
@@ -446,7 +461,7 @@ int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mo
 	h->pid = fork();
 	if (h->pid == 0) {
 		nscg_close(sv[0]);
-		exec_helper(helper_fd, sv[1], mask, pm);
+		exec_helper(helper_fd, sv[1], mask, pm, w);
 	}
 	nscg_close(sv[1]);
 	if (h->pid < 0) {

@@ -74,6 +74,15 @@ struct nscg_private_mounts {
 	uint64_t shm_size, tmp_size; /* bytes; 0: the kernel's default */
 };
 
+/* The session's watcher the helper forks (watch.h), if on. */
+struct nscg_helper_watch {
+	bool on;
+	uid_t uid;
+	const char *user;
+	const char *tty; /* PAM_TTY, or NULL */
+	bool notice; /* oom_notice */
+};
+
 /* A helper between nscg_helper_spawn and nscg_ns_enter_session (or
  * nscg_helper_abort): SIGCHLD stays blocked in between, so the caller's
  * own handler cannot reap it behind our back. */
@@ -87,6 +96,7 @@ struct nscg_helper {
 
 /* Start the helper (fd from nscg_helper_open) for the namespaces of mask
  * and the private mounts pm (NULL: none; they need the mount namespace),
+ * and the watcher w (NULL: none),
  * and return at once: it makes every namespace but the cgroup one while
  * the caller goes on. Call it before the caller enters the session's
  * cgroups: the fork, the exec and the new mount namespace are then
@@ -94,7 +104,8 @@ struct nscg_helper {
  * pids or memory limit would refuse them; and the helper stays there.
  * On failure the helper is gone and -errno is returned. */
 int nscg_helper_spawn(int helper_fd, unsigned mask, const struct nscg_private_mounts *pm,
-		      struct nscg_helper *h, const struct nscg_log *log);
+		      const struct nscg_helper_watch *w, struct nscg_helper *h,
+		      const struct nscg_log *log);
 
 /* Kill and reap a spawned helper; restores SIGCHLD. No-op if none. */
 void nscg_helper_abort(struct nscg_helper *h);

@@ -39,6 +39,7 @@ const struct key_def nscg_keys[NSCG_KEY_COUNT] = {
 	[NSCG_KEY_PRIVATE_TMP] = { "private_tmp", T_PRIVATE_TMP, false, "host" },
 	[NSCG_KEY_TMP_SIZE] = { "tmp_size", T_TMPFS_SIZE, false, "auto" },
 	[NSCG_KEY_LIMIT_USER_MANAGER] = { "limit_user_manager", T_BOOL, false, "yes" },
+	[NSCG_KEY_OOM_NOTICE] = { "oom_notice", T_BOOL, false, "yes" },
 	LIMIT_DEFS("user."),
 	LIMIT_DEFS("session."),
 };

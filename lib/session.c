@@ -535,7 +535,11 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		if ((helper_fd = nscg_helper_open(res->v[NSCG_KEY_HELPER].str, log)) < 0)
 			goto out;
 		private_mounts(res, s->ns_mask, &pm);
-		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, &helper, log);
+		const struct nscg_helper_watch w = {
+			.on = true, .uid = s->uid, .user = user, .tty = req->tty,
+			.notice = res->v[NSCG_KEY_OOM_NOTICE].num != 0,
+		};
+		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, &w, &helper, log);
 		if (r < 0) {
 			if (exposed || (s->mgr == &nscg_manager_logind && user_may_cause(r)))
 				ret = refuse_user_caused(user, r, exposed, log);

@@ -311,7 +311,7 @@ void nscg_status_print_table(FILE *f, const struct nscg_status *st)
 		usage_cells(f, &s->u);
 	}
 	fprintf(f, "\n");
-	fprintf(f, ROW, "USER", "UID", "SESSIONS", "", "", "TASKS", "CPU", "THROT",
+	fprintf(f, ROW, "USER", "UID", "SESS", "", "", "TASKS", "CPU", "THROT",
 		"MEM NOW/PEAK/MAX", "OOM");
 	for (size_t i = 0; i < st->nusers; i++) {
 		const struct nscg_status_user *u = &st->users[i];

@@ -61,6 +61,11 @@ session_fixture() {
 	on_exit "rm -f /etc/pam.d/$svc"
 	on_exit remove_parent
 	syslog=$d/syslog
+	# A /dev/log nobody listens on (left by a capture that was killed)
+	# would swallow every line.
+	if [ -S /dev/log ] && ! /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).connect("/dev/log")' 2>/dev/null; then
+		rm -f /dev/log
+	fi
 	if [ ! -e /dev/log ]; then
 		python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 600 &
 		on_exit "touch '$d/stop'; wait"

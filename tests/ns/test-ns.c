@@ -78,7 +78,7 @@ static int enter(int hfd, unsigned mask, const char *hostname,
 		 const struct nscg_ns_saved *saved, unsigned timeout_ms)
 {
 	struct nscg_helper h;
-	int r = nscg_helper_spawn(hfd, mask, NULL, &h, &tlog);
+	int r = nscg_helper_spawn(hfd, mask, NULL, NULL, &h, &tlog);
 
 	return r < 0 ? r : nscg_ns_enter_session(&h, mask, hostname, saved, timeout_ms, &tlog);
 }
@@ -179,7 +179,7 @@ static int full_cgroup_login(const char *helper, const struct nscg_host *host,
 	int hfd = nscg_helper_open(helper, &tlog);
 	T("full-helper-open", hfd >= 0);
 	T("full-save", nscg_ns_save(&saved) == 0);
-	T("full-spawn-outside", nscg_helper_spawn(hfd, NSCG_NS_ALL, NULL, &h, &tlog) == 0);
+	T("full-spawn-outside", nscg_helper_spawn(hfd, NSCG_NS_ALL, NULL, NULL, &h, &tlog) == 0);
 	lim.set[NSCG_PIDS_MAX] = true;
 	lim.num[NSCG_PIDS_MAX] = 1;
 	T("full-limit", nscg_cgroup_apply(host, sess, &lim, "session", &tlog) == 0);

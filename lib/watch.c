@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "watch.h"
+
+#include "cgroup.h"
+#include "record.h"
+#include "status.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SOCK_PREFIX "nscg/status/"
+/* How long a status client may take to ask and to read the answer. */
+#define CLIENT_TIMEOUT_MS 1000
+/* How long nscgctl waits for an answer. */
+#define ASK_TIMEOUT_MS 5000
+/* Between two notices on the terminal, at least this long. */
+#define NOTICE_INTERVAL_MS 1000
+/* How often the watcher looks whether its session still has a process,
+ * where no cgroup.events tells it (a pure v1 host). */
+#define CHECK_INTERVAL_MS 30000
+
+/* What the memory controller counts, read at one moment. */
+struct counts {
+	uint64_t kills; /* processes of the session the OOM killer ended */
+	uint64_t sess_hits, user_hits; /* the session's and the user's limit reached */
+};
+
+struct watcher {
+	const struct nscg_watch_opts *o;
+	struct nscg_host host;
+	struct nscg_cgroup sess, user;
+	char name[48]; /* the session's cgroup's name */
+	int mem_hier; /* the hierarchy with the memory controller, or -1 */
+	bool mem_v2; /* memory.events (v2), else memory.oom_control (v1) */
+	int mem_fd; /* memory.events, or the eventfd of v1's OOM notifications */
+	int events_fd; /* cgroup.events (v2), -1 on a pure v1 host */
+	int listen_fd;
+	struct counts seen; /* as of the last notice */
+	uint64_t pending; /* kills not told yet */
+	uint64_t last_notice_ms;
+	uint64_t look_until_ms; /* after an OOM event, look again until then */
+};
+
+/* v1 signals an OOM when it starts, before the kill: the counts are
+ * looked at again this often, for this long. */
+#define LOOK_AGAIN_MS 100
+#define LOOK_FOR_MS 2000
+
+static uint64_t keyed(int dirfd, const char *file, const char *key)
+{
+	uint64_t v;
+
+	return nscg_read_keyed(dirfd, file, key, &v) == 0 ? v : 0;
+}
+
+static uint64_t number(int dirfd, const char *file)
+{
+	uint64_t v;
+
+	return nscg_read_u64_at(dirfd, file, &v) == 0 ? v : 0;
+}
+
+/* v2 counts each time a limit was reached ("oom" in memory.events); v1
+ * only how often a charge failed at the limit (memory.failcnt), which
+ * comes before every OOM kill there. */
+static void read_counts(const struct watcher *w, struct counts *c)
+{
+	int s = w->sess.fd[w->mem_hier], u = w->user.fd[w->mem_hier];
+
+	if (w->mem_v2) {
+		c->kills = keyed(s, "memory.events", "oom_kill");
+		c->sess_hits = keyed(s, "memory.events", "oom");
+		c->user_hits = u >= 0 ? keyed(u, "memory.events", "oom") : 0;
+	} else {
+		c->kills = keyed(s, "memory.oom_control", "oom_kill");
+		c->sess_hits = number(s, "memory.failcnt");
+		c->user_hits = u >= 0 ? number(u, "memory.failcnt") : 0;
+	}
+}
+
+/* The session's cgroup as the caller's /proc/PID/cgroup shows it: its
+ * name, and that it is a session of our uid with a record. */
+static int find_session(struct watcher *w)
+{
+	struct nscg_record rec;
+	_cleanup_free_ char *buf = NULL;
+	const char *ctrls, *path = NULL, *p;
+	int r;
+
+	if ((r = nscg_proc_cgroup_read(w->o->caller, &buf)) < 0)
+		return r;
+	for (char *cur = buf; nscg_proc_cgroup_next(&cur, &ctrls, &p);)
+		if (!path || !*ctrls)
+			path = p; /* the unified line if there is one */
+	const char *base = path ? strrchr(path, '/') : NULL;
+	if (!base || strlen(base + 1) >= sizeof(w->name))
+		return -ENOENT;
+	snprintf(w->name, sizeof(w->name), "%s", base + 1);
+	if (nscg_record_read(w->o->uid, w->name, &rec) < 0 || strcmp(rec.cgroup, path + 1))
+		return -ENOENT; /* not (or no longer) the session */
+	if ((r = nscg_cgroup_open_of(&w->host, w->o->caller, w->name, &w->sess)) < 0)
+		return r;
+	for (size_t i = 0; i < w->host.n; i++)
+		if (w->sess.fd[i] >= 0)
+			w->user.fd[i] = openat(w->sess.fd[i], "..",
+					       O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return 0;
+}
+
+/* The OOM events of the session's memory controller, and the end of the
+ * session where cgroup.events tells it. */
+static int setup_events(struct watcher *w)
+{
+	for (size_t i = 0; i < w->host.n; i++) {
+		int fd = w->sess.fd[i];
+		if (fd < 0)
+			continue;
+		if (w->events_fd < 0)
+			w->events_fd = openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+		if (w->mem_hier >= 0 || !(w->host.h[i].ctrls & NSCG_CTRL_MEMORY))
+			continue;
+		int ev = openat(fd, "memory.events", O_RDONLY | O_CLOEXEC);
+		if (ev >= 0) {
+			w->mem_hier = (int)i;
+			w->mem_v2 = true;
+			w->mem_fd = ev;
+			continue;
+		}
+		/* v1: an eventfd the kernel signals at each OOM of the
+		 * session (or of an ancestor), and when the cgroup goes. */
+		_cleanup_close_ int oc = openat(fd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		char line[32];
+		snprintf(line, sizeof(line), "%d %d", efd, oc);
+		if (oc < 0 || efd < 0 || nscg_write_at(fd, "cgroup.event_control", line) < 0) {
+			nscg_close(efd);
+			continue;
+		}
+		w->mem_hier = (int)i;
+		w->mem_fd = efd;
+	}
+	if (w->mem_hier >= 0)
+		read_counts(w, &w->seen);
+	return 0;
+}
+
+/* The status socket, "@nscg/status/UID/NAME". */
+static int listen_status(const struct watcher *w)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, SOCK_PREFIX "%u/%s",
+			 (unsigned)w->o->uid, w->name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (n < 0 || (size_t)n + 1 >= sizeof(sa.sun_path) ||
+	    bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0 ||
+	    listen(fd, 8) < 0) {
+		nscg_close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void set_timeouts(int fd, unsigned ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* One request: "J" or "T", then " ID" for one session, then a newline.
+ * The answer: a digit (nscgctl's exit status), then the output. */
+static void serve(struct watcher *w)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char req[64];
+	size_t n = 0;
+	int fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	/* Only the session's user, or root, before reading a byte. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != w->o->uid && cred.uid != 0)) {
+		nscg_close(fd);
+		return;
+	}
+	set_timeouts(fd, CLIENT_TIMEOUT_MS);
+	while (n < sizeof(req) - 1 && (n == 0 || req[n - 1] != '\n')) {
+		ssize_t got = read(fd, req + n, sizeof(req) - 1 - n);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	req[n] = '\0';
+	char *nl = strchr(req, '\n');
+	const char *id = NULL;
+	if (!nl || (req[0] != 'J' && req[0] != 'T') || (req[1] != '\n' && req[1] != ' ')) {
+		nscg_close(fd);
+		return;
+	}
+	*nl = '\0';
+	if (req[1] == ' ') {
+		id = req + 2;
+		if (!*id || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(id)) {
+			nscg_close(fd);
+			return;
+		}
+	}
+	const struct nscg_status_filter f = { .by_uid = true, .uid = w->o->uid, .session = id };
+	struct nscg_status st;
+	char *out = NULL;
+	size_t olen = 0;
+	FILE *mf = open_memstream(&out, &olen);
+	int code = 2;
+	if (mf && nscg_status_read(&w->host, &f, &st) == 0) {
+		code = id && !st.nsess ? 3 : 0;
+		if (req[0] == 'J')
+			nscg_status_print_json(mf, &st);
+		else
+			nscg_status_print_table(mf, &st);
+		nscg_status_free(&st);
+	}
+	if (mf && fclose(mf) == 0) {
+		char c = (char)('0' + code);
+		if (nscg_write_all(fd, &c, 1) == 0)
+			(void)nscg_write_all(fd, out, olen);
+	}
+	free(out);
+	nscg_close(fd);
+}
+
+/* Tell the terminal (oom_notice) and the log what the OOM killer did,
+ * and which limit made it. */
+static void notice(struct watcher *w, const struct counts *now)
+{
+	const char *limit = "the machine's memory";
+	char value[32] = "", line[512];
+	int cg = -1;
+
+	if (now->sess_hits > w->seen.sess_hits)
+		limit = "session.memory.max", cg = w->sess.fd[w->mem_hier];
+	else if (now->user_hits > w->seen.user_hits)
+		limit = "user.memory.max", cg = w->user.fd[w->mem_hier];
+	uint64_t max;
+	if (cg >= 0 && (nscg_read_limit_at(cg, w->mem_v2 ? "memory.max" : "memory.limit_in_bytes", &max) == 0))
+		nscg_format_bytes(max, value, sizeof(value));
+	uint64_t n = w->pending;
+	char what[48];
+	if (n == 1)
+		snprintf(what, sizeof(what), "a process");
+	else
+		snprintf(what, sizeof(what), "%llu processes", (unsigned long long)n);
+	syslog(LOG_NOTICE, "uid %u %s %s: the OOM killer ended %s: %s%s%s%s reached",
+	       (unsigned)w->o->uid, w->o->user, w->name, what, limit, *value ? " (" : "", value,
+	       *value ? ")" : "");
+	if (w->o->notice && w->o->tty_fd >= 0) {
+		int len = snprintf(line, sizeof(line),
+				   "\r\nnscg: the OOM killer ended %s of this session: %s%s%s%s was reached. `nscgctl status` shows what is in use.\r\n",
+				   what, limit, *value ? " (" : "", value, *value ? ")" : "");
+		/* Non-blocking: a terminal nobody reads never holds us. */
+		if (len > 0)
+			(void)!write(w->o->tty_fd, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+	}
+	w->seen = *now;
+	w->pending = 0;
+	w->last_notice_ms = nscg_now_ms();
+}
+
+/* New kills are noted, and told at most once a second. */
+static void look(struct watcher *w)
+{
+	struct counts now;
+
+	read_counts(w, &now);
+	if (now.kills > w->seen.kills)
+		w->pending = now.kills - w->seen.kills;
+	if (w->pending && nscg_now_ms() >= w->last_notice_ms + NOTICE_INTERVAL_MS)
+		notice(w, &now);
+}
+
+/* A memory event: new kills are noted, told at most once a second.
+ * Returns false when the session's cgroup is gone. */
+static bool memory_event(struct watcher *w)
+{
+	uint64_t v;
+
+	if (w->mem_v2) {
+		char buf[512];
+		if (pread(w->mem_fd, buf, sizeof(buf), 0) < 0)
+			return false;
+	} else if (read(w->mem_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+		return false;
+	}
+	/* A v1 cgroup going away signals the eventfd too. */
+	if (nscg_read_keyed(w->sess.fd[w->mem_hier], w->mem_v2 ? "memory.events" : "memory.oom_control",
+			    "oom_kill", &v) < 0)
+		return false;
+	w->look_until_ms = nscg_now_ms() + LOOK_FOR_MS;
+	look(w);
+	return true;
+}
+
+/* Whether the session still has a process (cgroup.events, else a look). */
+static bool session_alive(const struct watcher *w)
+{
+	if (w->events_fd >= 0) {
+		char buf[256];
+		ssize_t n = pread(w->events_fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			return false;
+		buf[n] = '\0';
+		return !strstr(buf, "populated 0");
+	}
+	return nscg_cgroup_populated(&w->host, &w->sess) > 0;
+}
+
+int nscg_watch_run(const struct nscg_watch_opts *o)
+{
+	struct watcher w = { .o = o, .mem_hier = -1, .mem_fd = -1, .events_fd = -1,
+			     .listen_fd = -1 };
+
+	nscg_cgroup_init(&w.sess);
+	nscg_cgroup_init(&w.user);
+	openlog("nscg-watch", LOG_PID, LOG_AUTHPRIV);
+	if (nscg_host_detect(NULL, &w.host, NULL) < 0 || find_session(&w) < 0)
+		return 0; /* no session to watch */
+	setup_events(&w);
+	w.listen_fd = listen_status(&w);
+	while (session_alive(&w)) {
+		struct pollfd p[3];
+		nfds_t n = 0;
+		int timeout = CHECK_INTERVAL_MS;
+		if (w.events_fd >= 0)
+			p[n++] = (struct pollfd){ .fd = w.events_fd, .events = POLLPRI };
+		if (w.mem_fd >= 0)
+			p[n++] = (struct pollfd){ .fd = w.mem_fd, .events = w.mem_v2 ? POLLPRI : POLLIN };
+		if (w.listen_fd >= 0)
+			p[n++] = (struct pollfd){ .fd = w.listen_fd, .events = POLLIN };
+		uint64_t now = nscg_now_ms();
+		if (w.pending) {
+			uint64_t due = w.last_notice_ms + NOTICE_INTERVAL_MS;
+			timeout = due > now ? (int)(due - now) : 0;
+		}
+		if (w.look_until_ms > now && timeout > LOOK_AGAIN_MS)
+			timeout = LOOK_AGAIN_MS;
+		int r = poll(p, n, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		bool ok = true;
+		for (nfds_t i = 0; i < n && r > 0; i++) {
+			if (!p[i].revents)
+				continue;
+			if (p[i].fd == w.listen_fd)
+				serve(&w);
+			else if (p[i].fd == w.mem_fd)
+				ok = memory_event(&w);
+			else if (p[i].revents & (POLLERR | POLLNVAL) && p[i].fd != w.events_fd)
+				ok = false;
+		}
+		if (!ok)
+			break;
+		if (w.pending || w.look_until_ms > nscg_now_ms())
+			look(&w);
+	}
+	/* Kills in the last moments are told too. */
+	if (w.mem_hier >= 0) {
+		struct counts now;
+		read_counts(&w, &now);
+		if (now.kills > w.seen.kills) {
+			w.pending = now.kills - w.seen.kills;
+			notice(&w, &now);
+		}
+	}
+	return 0;
+}
+
+/* ---- the client ---- */
+
+/* The names of uid's status sockets, from /proc/net/unix. */
+static int each_socket(uid_t uid, int (*fn)(const char *name, void *ctx), void *ctx)
+{
+	char prefix[64], line[512];
+	FILE *f = fopen("/proc/net/unix", "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	snprintf(prefix, sizeof(prefix), "@" SOCK_PREFIX "%u/", (unsigned)uid);
+	while (r == -ENOENT && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		const char *path = strrchr(line, ' ');
+		if (path && !strncmp(path + 1, prefix, strlen(prefix)))
+			r = fn(path + 2, ctx); /* without the '@' */
+	}
+	fclose(f);
+	return r;
+}
+
+struct ask {
+	bool json;
+	const char *session;
+	FILE *out;
+};
+
+/* Ask the watcher at the abstract name; -ENOENT to try the next. */
+static int ask_one(const char *name, void *ctx)
+{
+	const struct ask *a = ctx;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	size_t n = strlen(name);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char req[64], buf[8192];
+
+	if (fd < 0)
+		return -errno;
+	if (n + 1 >= sizeof(sa.sun_path))
+		return -ENOENT;
+	memcpy(sa.sun_path + 1, name, n);
+	set_timeouts(fd, ASK_TIMEOUT_MS);
+	if (connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0)
+		return -ENOENT;
+	/* Anyone may bind a name: only root's watcher is believed. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
+		return -ENOENT;
+	int rl = snprintf(req, sizeof(req), "%c%s%s\n", a->json ? 'J' : 'T', a->session ? " " : "",
+			  a->session ? a->session : "");
+	if (rl < 0 || (size_t)rl >= sizeof(req) || nscg_write_all(fd, req, (size_t)rl) < 0)
+		return -ENOENT;
+	int code = -1;
+	for (;;) {
+		ssize_t got = read(fd, buf, sizeof(buf));
+		if (got < 0)
+			return code < 0 ? -ENOENT : -errno;
+		if (got == 0)
+			break;
+		const char *p = buf;
+		if (code < 0) {
+			if (buf[0] < '0' || buf[0] > '9')
+				return -ENOENT;
+			code = buf[0] - '0';
+			p++, got--;
+		}
+		fwrite(p, 1, (size_t)got, a->out);
+	}
+	return code < 0 ? -ENOENT : code;
+}
+
+int nscg_watch_ask(uid_t uid, bool json, const char *session, FILE *out)
+{
+	struct ask a = { json, session, out };
+
+	return each_socket(uid, ask_one, &a);
+}

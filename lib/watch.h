@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The session's watcher: a small root process per session, forked by
+ * nscg-helper before it makes the namespaces, so that it stays in the
+ * host's namespaces and in the login caller's cgroups (never charged to
+ * the user's limits; in a logind session, the caller is in the user's
+ * scope already, and so is the watcher). It holds no capability, cannot
+ * be signalled or traced by the user (it is root's), and ends when the
+ * session has no process left or its cgroup is gone.
+ *
+ * It does two things:
+ *  - when the kernel's OOM killer ends a process of the session, it
+ *    writes one line to the session's terminal (oom_notice) and one to
+ *    the log: which limit was reached, and that nscgctl status shows the
+ *    usage;
+ *  - it answers nscgctl status for the session's user, who cannot see
+ *    the host's cgroups from inside the session: on an abstract unix
+ *    socket "@nscg/status/UID/NAME", to peers of that uid (or root)
+ *    only, one request at a time, each bounded by a one-second timeout. */
+#ifndef NSCG_WATCH_H
+#define NSCG_WATCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct nscg_watch_opts {
+	uid_t uid; /* the session's user */
+	const char *user; /* the name, for the log */
+	pid_t caller; /* the login's caller, in the session's cgroups by now */
+	int tty_fd; /* the session's terminal, opened for writing; -1: none */
+	bool notice; /* oom_notice: a line on the terminal */
+};
+
+/* Watch the session the caller is in until it ends; returns the exit
+ * status for the watcher (0). */
+int nscg_watch_run(const struct nscg_watch_opts *o);
+
+/* nscgctl status as its user: ask a watcher of one of uid's sessions
+ * for the status (json or the table; session: NULL or an ID) and copy
+ * the answer to out. Only a watcher that is root's is believed. Returns
+ * the exit status the answer carries (0, or 3: no such session), or
+ * -errno: -ENOENT when uid has no session with a watcher. */
+int nscg_watch_ask(uid_t uid, bool json, const char *session, FILE *out);
+
+#endif

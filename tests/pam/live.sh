@@ -1,0 +1,278 @@
+#!/bin/bash
+# Live sessions seen and steered with nscgctl, as root: status (table and
+# JSON, parsed), metrics (checked by promtool), apply (read back from
+# cgroupfs), terminate; with real sessions through libpam
+# (tests/pam/session-runner.c).
+set -u
+. "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: live (needs root)"; exit 77; }
+RUN=$BUILD/session-runner
+CTL=$BUILD/nscgctl
+
+session_fixture nscgt-l
+plain_service
+write_policy "" "user.memory.max = 1G"
+sessions_left() {
+	ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null |
+		xargs -r -n1 basename | sort -u | wc -l
+}
+# A session runner in the background, its pid in $!: wait until N
+# sessions of the user are live.
+wait_sessions() {
+	for _ in $(seq 100); do
+		[ "$(sessions_left)" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+json() { # PYTHON-EXPRESSION over j, the status JSON on stdin
+	python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
+}
+
+# Two sessions: one from a tty and a remote host, one holding 80M.
+"$RUN" --tty=/dev/pts/9 --rhost=10.1.2.3 "$svc" "$u" sleep 300 & r1=$!
+wait_sessions 1
+"$RUN" "$svc" "$u" perl -e '$x = "a" x (80 << 20); sleep 300' & r2=$!
+on_exit "kill $r1 $r2 2>/dev/null"
+wait_sessions 2 && sleep 0.5
+
+expect live/status 0 "$CTL" status
+contains live/status-user "$OUT" "$u"
+contains live/status-from "$OUT" "pts/9 10.1.2.3"
+contains live/status-limits "$OUT" "/64 "
+contains live/status-user-total "$OUT" "$uid"
+w=$(printf '%s\n' "$OUT" | awk '{ if (length($0) > m) m = length($0) } END { print m }')
+[ "$w" -le 100 ] && pass live/status-fits-100-columns || fail live/status-fits-100-columns "$w"
+
+expect live/status-json 0 "$CTL" status "$u" --json
+j=$OUT
+[ "$(printf '%s' "$j" | json 'j["version"], len(j["sessions"]), len(j["users"])')" = "1 2 1" ] &&
+	pass live/json-counts || fail live/json-counts "$j"
+s1=$(printf '%s' "$j" | json '[s for s in j["sessions"] if s["tty"]][0]')
+contains live/json-session-fields "$s1" "'uid': $uid, 'user': '$u', 'mode': 'standalone', 'service': '$svc', 'tty': '/dev/pts/9', 'rhost': '10.1.2.3'"
+contains live/json-namespaces "$s1" "'namespaces': ['cgroup', 'mount', 'ipc', 'uts']"
+contains live/json-limits "$s1" "'tasks_max': 64"
+contains live/json-memory-max "$s1" "'memory_max': 268435456"
+big=$(printf '%s' "$j" | json '[s["usage"]["memory_current"] for s in j["sessions"] if not s["tty"]][0]')
+[ "$big" -ge $((80 << 20)) ] && pass live/json-memory-current || fail live/json-memory-current "$big"
+ucg=$(printf '%s' "$j" | json 'j["users"][0]["cgroup"], j["users"][0]["sessions"], j["users"][0]["usage"]["memory_max"]')
+[ "$ucg" = "$parent/user-$uid 2 1073741824" ] && pass live/json-user || fail live/json-user "$ucg"
+id1=$(printf '%s' "$s1" | python3 -c 'import ast, sys; print(ast.literal_eval(sys.stdin.read())["id"])')
+expect live/status-session 0 "$CTL" status --session "$id1" --json
+[ "$(printf '%s' "$OUT" | json 'len(j["sessions"]), j["sessions"][0]["id"]')" = "1 $id1" ] &&
+	pass live/status-session-one || fail live/status-session-one "$OUT"
+expect live/status-no-such-session 3 "$CTL" status --session 0badc0de
+expect live/status-other-user-empty 0 "$CTL" status root --json
+[ "$(printf '%s' "$OUT" | json 'len(j["sessions"])')" = 0 ] && pass live/status-filtered ||
+	fail live/status-filtered "$OUT"
+# As the user, outside any session: their own, from their sessions' watchers.
+expect live/status-as-user 0 setpriv --reuid="$uid" --regid=65534 --clear-groups "$CTL" status
+contains live/status-as-user-own "$OUT" "$u"
+
+# Metrics: promtool's strict check, and the file written whole.
+expect live/metrics 0 "$CTL" metrics
+contains live/metrics-sessions "$OUT" "nscg_sessions{user=\"$u\",uid=\"$uid\"} 2"
+contains live/metrics-memory-max "$OUT" "nscg_user_memory_max_bytes{user=\"$u\",uid=\"$uid\"} 1073741824"
+contains live/metrics-session "$OUT" "nscg_session_tasks_max{user=\"$u\",uid=\"$uid\",session=\"$id1\",service=\"$svc\"} 64"
+if command -v promtool >/dev/null; then
+	printf '%s\n' "$OUT" | promtool check metrics >"$d/promtool.out" 2>&1 &&
+		pass live/metrics-promtool || fail live/metrics-promtool "$(cat "$d/promtool.out")"
+else
+	fail live/metrics-promtool "no promtool (tests/deps.sh installs prometheus)"
+fi
+expect live/metrics-output 0 "$CTL" metrics --output "$d/nscg.prom"
+[ "$(stat -c %a "$d/nscg.prom")" = 644 ] && grep -q '^nscg_sessions{' "$d/nscg.prom" &&
+	[ -z "$(ls "$d" | grep 'nscg.prom.')" ] && pass live/metrics-output-whole ||
+	fail live/metrics-output-whole "$(ls -l "$d")"
+expect live/metrics-output-bad-dir 2 "$CTL" metrics --output /nonexistent/dir/x.prom
+contains live/metrics-output-bad-dir-msg "$ERR" "cannot write /nonexistent/dir/x.prom"
+
+# apply: the policy raised and lowered; a memory limit below what the
+# big session uses is held back, and applied with --force.
+write_policy "" "user.memory.max = 2G
+session.pids.max = 100
+session.memory.max = 64M"
+sed -i '/^session.pids.max = 64$/d' "$d/nscg.conf"
+expect live/apply-dry-run 1 "$CTL" apply --conf "$d/nscg.conf" --dry-run
+contains live/apply-dry-run-says "$OUT" "pids.max 64 -> 100 (dry run)"
+pm=$(cat /sys/fs/cgroup/pids/"$parent"/user-"$uid"/session-*/pids.max | sort -u)
+[ "$pm" = 64 ] && pass live/apply-dry-run-changes-nothing || fail live/apply-dry-run-changes-nothing "$pm"
+expect live/apply 1 "$CTL" apply "$u" --conf "$d/nscg.conf"
+contains live/apply-held-back "$OUT" "is below the"
+contains live/apply-summary "$OUT" "changes made in 2 sessions of 1 user, 1 memory limit held back"
+pm=$(cat /sys/fs/cgroup/pids/"$parent"/user-"$uid"/session-*/pids.max | sort -u)
+[ "$pm" = 100 ] && pass live/apply-raised-pids || fail live/apply-raised-pids "$pm"
+[ "$(cat /sys/fs/cgroup/memory/"$parent"/user-"$uid"/memory.limit_in_bytes)" = 2147483648 ] &&
+	pass live/apply-raised-user-memory || fail live/apply-raised-user-memory
+mm=$(cat /sys/fs/cgroup/memory/"$parent"/user-"$uid"/session-*/memory.limit_in_bytes | sort -n | tr '\n' ' ')
+[ "$mm" = "67108864 268435456 " ] && pass live/apply-lowered-idle-only || fail live/apply-lowered-idle-only "$mm"
+expect live/apply-again-nothing 1 "$CTL" apply "$u" --conf "$d/nscg.conf"
+contains live/apply-again-nothing-says "$OUT" "0 changes made"
+# --force: v2 sets it and the kernel OOM-kills; v1 (the memory
+# controller of a hybrid host) refuses it when it cannot reclaim.
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+	expect live/apply-force-v1-refused 1 "$CTL" apply "$u" --conf "$d/nscg.conf" --force
+	contains live/apply-force-v1-says "$OUT" "cgroup v1 refuses it then: not applied"
+else
+	expect live/apply-force 0 "$CTL" apply "$u" --conf "$d/nscg.conf" --force
+	contains live/apply-force-says "$OUT" "applied (--force)"
+	wait "$r2"
+	[ $? = 137 ] && pass live/apply-force-bites || fail live/apply-force-bites
+fi
+printf '[default]\nsession.memory.max = 1K\n' >"$d/broken.conf"
+expect live/apply-policy-errors 1 "$CTL" apply --conf "$d/broken.conf"
+contains live/apply-policy-errors-msg "$ERR" "nothing applied"
+
+# terminate: the session's processes (its caller too) die, its cgroups
+# and record go, and the log says who did it.
+expect live/terminate 0 "$CTL" terminate "$id1"
+wait "$r1"
+[ $? = 137 ] && pass live/terminate-killed || fail live/terminate-killed
+[ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-"$id1" 2>/dev/null)" ] &&
+	[ "$(sessions_left)" = 1 ] && pass live/terminate-removed-that-one ||
+	fail live/terminate-removed-that-one
+[ ! -e /run/nscg/sessions/uid-"$uid".session-"$id1" ] && pass live/terminate-record-gone ||
+	fail live/terminate-record-gone
+grep -q "terminated session-$id1 of $u, as uid 0" "$syslog" && pass live/terminate-logged ||
+	fail live/terminate-logged "$(tail -3 "$syslog")"
+expect live/terminate-none 3 "$CTL" terminate "$id1"
+"$CTL" terminate --user "$u" >/dev/null
+wait "$r2" 2>/dev/null
+"$RUN" "$svc" "$u" sleep 300 & r3=$!
+"$RUN" "$svc" "$u" sleep 300 & r4=$!
+on_exit "kill $r3 $r4 2>/dev/null"
+wait_sessions 2
+expect live/terminate-user 0 "$CTL" terminate --user "$u"
+wait "$r3"; a=$?
+wait "$r4"; b=$?
+[ "$a $b" = "137 137" ] && [ "$(sessions_left)" = 0 ] && pass live/terminate-user-all ||
+	fail live/terminate-user-all "$a $b $(sessions_left)"
+[ ! -d /sys/fs/cgroup/memory/"$parent"/user-"$uid" ] && pass live/terminate-user-cgroup-gone ||
+	fail live/terminate-user-cgroup-gone
+expect live/terminate-usage 2 "$CTL" terminate
+expect live/terminate-needs-root 2 setpriv --reuid="$uid" --regid=65534 --clear-groups "$CTL" terminate --user "$u"
+
+# What a hostile remote host name carries (PAM_RHOST comes from DNS)
+# never reaches a terminal or breaks the JSON.
+"$RUN" --rhost=$'evil"\\\e[31m\x01' "$svc" "$u" sleep 300 & r5=$!
+on_exit "kill $r5 2>/dev/null"
+wait_sessions 1
+expect live/hostile-rhost-table 0 "$CTL" status "$u"
+printf '%s' "$OUT" | grep -q $'\e' && fail live/hostile-rhost-no-escape || pass live/hostile-rhost-no-escape
+expect live/hostile-rhost-json 0 "$CTL" status "$u" --json
+[ "$(printf '%s' "$OUT" | json 'j["sessions"][0]["rhost"]')" = 'evil"\?[31m?' ] &&
+	pass live/hostile-rhost-json-valid || fail live/hostile-rhost-json-valid "$OUT"
+"$CTL" terminate --user "$u" >/dev/null
+wait "$r5"
+
+# A record whose opener is gone and whose cgroup never was is no session.
+mkdir -p /run/nscg/sessions
+printf 'uid=%s\nuser=%s\nsession=session-00000bad\nparent=%s\nleader=999999\nleader_start=1\nkill=1\nclosing=0\n' \
+	"$uid" "$u" "$parent" >/run/nscg/sessions/uid-"$uid".session-00000bad
+expect live/stale-record-hidden 0 "$CTL" status "$u" --json
+[ "$(printf '%s' "$OUT" | json 'len(j["sessions"])')" = 0 ] && pass live/stale-record-not-listed ||
+	fail live/stale-record-not-listed "$OUT"
+rm -f /run/nscg/sessions/uid-"$uid".session-00000bad
+
+# ---- the session's watcher: the user's own status, the OOM notice ----
+u2=nscgt-l2$$
+useradd -M -N -s /bin/sh "$u2" && on_exit "userdel '$u2' 2>/dev/null" || fail live/setup-u2
+uid2=$(id -u "$u2")
+on_exit "rm -f /run/nscg/sessions/uid-$uid2.*; find /sys/fs/cgroup/*/$parent/user-$uid2 -depth -type d -exec rmdir {} + 2>/dev/null"
+"$RUN" "$svc" "$u2" sleep 300 & r6=$!
+"$RUN" "$svc" "$u" sleep 300 & r7=$!
+on_exit "kill $r6 $r7 2>/dev/null"
+wait_sessions 1
+for _ in $(seq 50); do [ "$(grep -c "@nscg/status/" /proc/net/unix)" -ge 2 ] && break; sleep 0.1; done
+# As the user, from inside a session of theirs: their sessions only.
+expect live/user-status-inside 0 "$RUN" "$svc" "$u" "$CTL" status --json
+j=$OUT
+[ "$(printf '%s' "$j" | json 'sorted(set(s["uid"] for s in j["sessions"])), len(j["sessions"]), len(j["users"])')" = "[$uid] 2 1" ] &&
+	pass live/user-status-own-only || fail live/user-status-own-only "$j"
+expect live/user-status-table 0 "$RUN" "$svc" "$u" "$CTL" status
+contains live/user-status-table-user "$OUT" "$u"
+lacks live/user-status-table-no-other "$OUT" "$u2"
+expect live/user-status-other-user 2 "$RUN" "$svc" "$u" "$CTL" status "$u2"
+expect live/user-status-no-such-session 3 "$RUN" "$svc" "$u" "$CTL" status --session 0badc0de
+# Another user's process gets nothing from the user's watcher, and a
+# socket of the user's name bound by another user is not believed.
+sock=$(grep -o "@nscg/status/$uid/session-[0-9a-f]*" /proc/net/unix | head -1)
+got=$(setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect("\0" + sys.argv[1][1:])
+try:
+    s.sendall(b"J\n")
+    print(len(s.recv(100)))
+except (BrokenPipeError, ConnectionResetError):
+    print(0)' "$sock" 2>&1)
+[ "$got" = 0 ] && pass live/watcher-refuses-other-uid || fail live/watcher-refuses-other-uid "$got"
+setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0nscg/status/%s/session-00000000" % sys.argv[1])
+s.listen(4)
+t = time.time()
+while time.time() < t + 20:
+    s.settimeout(1)
+    try:
+        c, _ = s.accept()
+        c.sendall(b"0FAKE\n")
+        c.close()
+    except OSError:
+        pass' "$uid" & sq=$!
+on_exit "kill $sq 2>/dev/null"
+sleep 0.5
+expect live/user-status-squatter 0 "$RUN" "$svc" "$u" "$CTL" status
+lacks live/user-status-squatter-not-believed "$OUT" FAKE
+kill $sq 2>/dev/null
+# The watcher: root's, without capabilities, outside the user's cgroups.
+wpid=$(pgrep -x nscg-watch -U 0 | while read -r p; do
+	grep -q "/user-$uid/" /proc/"$p"/cgroup 2>/dev/null || echo "$p"; done | head -1)
+if [ -n "$wpid" ]; then
+	[ "$(awk '/^CapEff/ { print $2 }' /proc/"$wpid"/status)" = 0000000000000000 ] &&
+		[ "$(awk '/^CapPrm/ { print $2 }' /proc/"$wpid"/status)" = 0000000000000000 ] &&
+		pass live/watcher-no-capabilities || fail live/watcher-no-capabilities
+	pass live/watcher-outside-user-cgroups
+else
+	fail live/watcher-outside-user-cgroups "$(pgrep -a nscg-watch)"
+fi
+kill "$r6" "$r7" 2>/dev/null
+"$CTL" terminate --user "$u" >/dev/null 2>&1
+"$CTL" terminate --user "$u2" >/dev/null 2>&1
+wait "$r6" "$r7" 2>/dev/null
+left=""
+for _ in $(seq 50); do
+	left=$(ps -o stat=,pid= -C nscg-watch | grep -v '^Z' || true)
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] && pass live/watchers-gone-at-logout || fail live/watchers-gone-at-logout "$left"
+
+# The OOM notice, on a real terminal (script(1)): one line within a
+# second, saying which limit; and the log's line. oom_notice = no keeps
+# the terminal quiet, not the log.
+write_policy "" "user.memory.max = 1G"
+oom_run() { # TYPESCRIPT
+	script -qec "$RUN --tty=\$(tty) $svc $u sh -c 'sleep 0.5; tail /dev/zero; sleep 1.5; echo END'" \
+		"$1" >/dev/null </dev/null
+}
+oom_run "$d/ts1"
+tr -d '\r' <"$d/ts1" >"$d/ts1.txt"
+grep -q "^nscg: the OOM killer ended a process of this session: session.memory.max (256M) was reached. \`nscgctl status\` shows what is in use.$" "$d/ts1.txt" &&
+	pass live/oom-notice-on-tty || fail live/oom-notice-on-tty "$(cat -v "$d/ts1")"
+# Within a second: before the shell's END, 1.5 s after the kill.
+sed -n '/OOM killer/,$p' "$d/ts1.txt" | grep -q END && pass live/oom-notice-in-time ||
+	fail live/oom-notice-in-time "$(cat -v "$d/ts1")"
+[ "$(grep -c "OOM killer" "$d/ts1.txt")" = 1 ] && pass live/oom-notice-once || fail live/oom-notice-once
+if [ -e "$syslog" ]; then
+	grep -q "nscg-watch\[[0-9]*\]: uid $uid $u session-[0-9a-f]*: the OOM killer ended a process: session.memory.max (256M) reached" "$syslog" &&
+		pass live/oom-logged || fail live/oom-logged "$(tail -3 "$syslog")"
+fi
+write_policy "" "user.memory.max = 1G
+oom_notice = no"
+oom_run "$d/ts2"
+grep -q "OOM killer" "$d/ts2" && fail live/oom-notice-off || pass live/oom-notice-off
+grep -q "^END" <(tr -d '\r' <"$d/ts2") && pass live/oom-notice-off-session-goes-on ||
+	fail live/oom-notice-off-session-goes-on "$(cat -v "$d/ts2")"
