@@ -201,7 +201,13 @@ install: all
 	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-gc.service >$(DESTDIR)$(UNITDIR)/nscg-gc.service
 	install -m 0644 conf/nscg-gc.timer $(DESTDIR)$(UNITDIR)/nscg-gc.timer
 	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-gc.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
-	chmod 0644 $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
+	@# The metrics for node_exporter, every minute once enabled: the
+	@# timer is installed disabled, the cron entry commented out.
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-metrics.service >$(DESTDIR)$(UNITDIR)/nscg-metrics.service
+	install -m 0644 conf/nscg-metrics.timer $(DESTDIR)$(UNITDIR)/nscg-metrics.timer
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-metrics.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-metrics
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc \
+	    $(DESTDIR)$(UNITDIR)/nscg-metrics.service $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-metrics
 	@# Never overwrite an admin's policy.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf || \
 	    install -m 0644 conf/nscg.conf $(DESTDIR)$(SYSCONFDIR)/security/nscg.conf
@@ -212,7 +218,9 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES)))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANPAGES)))) \
 	    $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(UNITDIR)/nscg-gc.timer \
-	    $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
+	    $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc \
+	    $(DESTDIR)$(UNITDIR)/nscg-metrics.service $(DESTDIR)$(UNITDIR)/nscg-metrics.timer \
+	    $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-metrics
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nscg
 
 # The main job, shown on this machine (see README).

@@ -39,10 +39,13 @@ grep -q "$pamdir/pam_nscg.so" <<<"$list" && ! grep -qE "$setid" <<<"$list" &&
 ctl=$(mktemp -d /tmp/nscg-deb-XXXXXX)
 on_exit "rm -rf '$ctl'"
 dpkg-deb -e "$deb" "$ctl/DEBIAN"
-[ "$(sort "$ctl/DEBIAN/conffiles" | tr '\n' ' ')" = "/etc/cron.d/nscg-gc /etc/security/nscg.conf " ] &&
+[ "$(sort "$ctl/DEBIAN/conffiles" | tr '\n' ' ')" = "/etc/cron.d/nscg-gc /etc/cron.d/nscg-metrics /etc/security/nscg.conf " ] &&
 	pass deb/conffile || fail deb/conffile "$(cat "$ctl/DEBIAN/conffiles")"
 grep -q 'nscg-gc.timer' "$ctl/DEBIAN/postinst" && pass deb/gc-timer-enabled ||
 	fail deb/gc-timer-enabled "the postinst does not enable nscg-gc.timer"
+# The metrics' timer is the admin's to enable.
+! grep -q 'enable.*nscg-metrics' "$ctl/DEBIAN/postinst" && pass deb/metrics-timer-not-enabled ||
+	fail deb/metrics-timer-not-enabled "$(grep nscg-metrics "$ctl/DEBIAN/postinst")"
 # Built for systemd mode: the module loads libsystemd when a login needs
 # it (not linked: login and su would load it for every login), and the
 # package depends on it.
@@ -110,6 +113,21 @@ expect deb/policy-clean 0 /usr/sbin/nscgctl check
 cronline=$(sed -n 's/^\* \* \* \* \* root //p' /etc/cron.d/nscg-gc 2>/dev/null)
 [ -n "$cronline" ] && pass deb/gc-cron || fail deb/gc-cron "$(cat /etc/cron.d/nscg-gc 2>&1)"
 expect deb/gc-cron-runs 0 sh -c "$cronline"
+# The metrics: a timer and a cron entry, both off; the entry's command,
+# once uncommented, writes the file whole.
+grep -q '^ExecStart=/usr/sbin/nscgctl metrics --output /var/lib/prometheus/node-exporter/nscg.prom$' \
+	/lib/systemd/system/nscg-metrics.service 2>/dev/null && [ -f /lib/systemd/system/nscg-metrics.timer ] &&
+	pass deb/metrics-timer || fail deb/metrics-timer
+! grep -q '^\*' /etc/cron.d/nscg-metrics && pass deb/metrics-cron-off || fail deb/metrics-cron-off
+mline=$(sed -n 's/^#\* \* \* \* \* root //p' /etc/cron.d/nscg-metrics 2>/dev/null)
+mdir=/var/lib/prometheus/node-exporter
+made_mdir=
+[ -d "$mdir" ] || { mkdir -p "$mdir" && made_mdir=1; }
+expect deb/metrics-cron-runs 0 sh -c "$mline"
+grep -q '^# TYPE nscg_sessions gauge$' "$mdir/nscg.prom" && pass deb/metrics-written ||
+	fail deb/metrics-written "$(ls -l "$mdir")"
+rm -f "$mdir/nscg.prom"
+[ -z "$made_mdir" ] || rmdir "$mdir"
 
 # A real login through common-session: su to a test user, with a drop-in
 # that gives the test its own cgroup parent, a memory limit and a host name.
@@ -166,6 +184,7 @@ out=$(dpkg -P "$PKG" 2>&1) && pass deb/purge || fail deb/purge "$out"
 [ ! -e /etc/security/nscg.conf ] && [ ! -e /etc/security/nscg.d ] &&
 	pass deb/purge-removes-policy || fail deb/purge-removes-policy
 [ ! -e /etc/cron.d/nscg-gc ] && [ ! -e /lib/systemd/system/nscg-gc.timer ] &&
+	[ ! -e /etc/cron.d/nscg-metrics ] && [ ! -e /lib/systemd/system/nscg-metrics.timer ] &&
 	[ -z "$(find /etc/systemd -name 'nscg-gc*' 2>/dev/null)" ] &&
 	pass deb/purge-removes-gc || fail deb/purge-removes-gc "$(find /etc/systemd /etc/cron.d -name 'nscg-gc*')"
 snap | diff "$ctl/pam.before" - >"$ctl/pam.diff" && pass deb/pam.d-unchanged ||

@@ -30,6 +30,9 @@ done
 has gc-service "-rw-r--r-- root root /usr/lib/systemd/system/nscg-gc\.service"
 has gc-timer "-rw-r--r-- root root /usr/lib/systemd/system/nscg-gc\.timer"
 has gc-cron "-rw-r--r-- root root /etc/cron\.d/nscg-gc"
+has metrics-service "-rw-r--r-- root root /usr/lib/systemd/system/nscg-metrics\.service"
+has metrics-timer "-rw-r--r-- root root /usr/lib/systemd/system/nscg-metrics\.timer"
+has metrics-cron "-rw-r--r-- root root /etc/cron\.d/nscg-metrics"
 setid='^-(..[sS]|.....[sS])'
 grep -q nscg-helper <<<"$list" && ! grep -qE "$setid" <<<"$list" &&
 	pass rpm/no-setuid || fail rpm/no-setuid "$(grep -E "$setid" <<<"$list")"
