@@ -208,6 +208,7 @@ EOU
 		pass "vm/$g/accounting-logged" ||
 		fail "vm/$g/accounting-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -20')"
 	hostile "$g" "$port" "$stack" "$layout"
+	live "$g" "$port" "$stack" "$layout"
 	step "$g: tested"
 	if [ "$layout" = v2 ]; then
 		bench_logins "$g" "$port" $((port + 1))
@@ -283,6 +284,60 @@ hostile() {
 		fail "vm/$g/pin-shm-nothing-pinned" "memory.current $before before, $after after"
 	"${R[@]}" 'pkill -KILL -u tester'
 	wait $keeper
+}
+
+# Live sessions seen and steered with nscgctl in a guest: status as root
+# and as the user inside a session (the JSON parsed here), metrics
+# (promtool here), apply read back from cgroupfs or from the unit,
+# terminate, and the OOM notice on an ssh -t terminal.
+live() {
+	local g=$1 port=$2 stack=$3 layout=$4 out j
+	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
+	local mode=standalone
+	[ "$stack" = systemd ] && mode=systemd
+	"${T[@]}" 'sleep 100' >/dev/null 2>&1 &
+	local holder=$!
+	"${R[@]}" 'for i in $(seq 60); do nscgctl status tester --json | grep -q "\"user\":\"tester\"" && exit 0; sleep 0.5; done; exit 1'
+	j=$("${R[@]}" 'nscgctl status tester --json')
+	out=$(printf '%s' "$j" | python3 -c 'import json, sys; j = json.load(sys.stdin); s = j["sessions"][0]; print(s["user"], s["mode"], s["service"], s["usage"]["memory_max"], s["usage"]["tasks_max"], j["users"][0]["sessions"])' 2>&1)
+	[ "$out" = "tester $mode sshd 134217728 64 1" ] && pass "vm/$g/live/status-json" ||
+		fail "vm/$g/live/status-json" "$out: $j"
+	# The user, from inside a session of theirs: their own only.
+	out=$("${T[@]}" 'nscgctl status --json' 2>&1)
+	[ "$(printf '%s' "$out" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(sorted(set(s["user"] for s in j["sessions"])), len(j["sessions"]) >= 2)' 2>&1)" = "['tester'] True" ] &&
+		pass "vm/$g/live/user-status-inside" || fail "vm/$g/live/user-status-inside" "$out"
+	out=$("${R[@]}" 'nscgctl metrics' 2>&1)
+	printf '%s\n' "$out" | promtool check metrics >/dev/null 2>&1 && grep -q '^nscg_sessions{user="tester"' <<<"$out" &&
+		pass "vm/$g/live/metrics-promtool" || fail "vm/$g/live/metrics-promtool" "$(printf '%s\n' "$out" | promtool check metrics 2>&1 | head -5)"
+	# apply: pids.max raised, then lowered, read back where it lives.
+	local readback
+	if [ "$stack" = systemd ]; then
+		readback='s=$(nscgctl status tester --json | grep -o "\"name\":\"session-[0-9]*\.scope\"" | head -1 | cut -d\" -f4); systemctl show -P TasksMax "$s"'
+	else
+		readback='cat /sys/fs/cgroup/nscg/user-$(id -u tester)/session-*/pids.max /sys/fs/cgroup/pids/nscg/user-$(id -u tester)/session-*/pids.max 2>/dev/null | sort -u | head -1'
+	fi
+	"${R[@]}" "printf '[default]\nsession.pids.max = 100\n' >/etc/security/nscg.d/70-live.conf; chmod 0644 /etc/security/nscg.d/70-live.conf; nscgctl apply tester" >"$vm/$g.apply" 2>&1
+	out=$("${R[@]}" "$readback")
+	[ "$out" = 100 ] && pass "vm/$g/live/apply-raised" || fail "vm/$g/live/apply-raised" "$out; $(cat "$vm/$g.apply")"
+	"${R[@]}" "printf '[default]\nsession.pids.max = 50\n' >/etc/security/nscg.d/70-live.conf; nscgctl apply tester" >"$vm/$g.apply" 2>&1
+	out=$("${R[@]}" "$readback")
+	[ "$out" = 50 ] && pass "vm/$g/live/apply-lowered" || fail "vm/$g/live/apply-lowered" "$out; $(cat "$vm/$g.apply")"
+	"${R[@]}" 'rm -f /etc/security/nscg.d/70-live.conf'
+	# The OOM notice on the session's terminal (ssh -t), and in the log.
+	out=$(timeout 120 ssh -tt "${SSHO[@]}" -p "$port" tester@127.0.0.1 'sleep 0.5; tail /dev/zero; sleep 2; echo END' 2>&1 | tr -d '\r')
+	grep -q "^nscg: the OOM killer ended a process of this session: session.memory.max (128M) was reached" <<<"$out" &&
+		pass "vm/$g/live/oom-notice-on-tty" || fail "vm/$g/live/oom-notice-on-tty" "$(printf '%s' "$out" | tail -c 400)"
+	"${R[@]}" 'journalctl -q --no-pager | grep -q "nscg-watch\[[0-9]*\]: uid [0-9]* tester .*: the OOM killer ended a process: session.memory.max (128M) reached"' &&
+		pass "vm/$g/live/oom-logged" || fail "vm/$g/live/oom-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep nscg-watch | tail -3')"
+	# terminate: the held session ends, nothing of the user is left.
+	"${R[@]}" 'nscgctl terminate --user tester' >"$vm/$g.terminate" 2>&1 && pass "vm/$g/live/terminate" ||
+		fail "vm/$g/live/terminate" "$(cat "$vm/$g.terminate")"
+	wait $holder
+	"${R[@]}" 'for i in $(seq 40); do pgrep -u tester >/dev/null || exit 0; sleep 0.5; done; exit 1' &&
+		pass "vm/$g/live/terminate-nothing-left" || fail "vm/$g/live/terminate-nothing-left" "$("${R[@]}" 'pgrep -a -u tester')"
+	"${R[@]}" 'for i in $(seq 40); do pgrep -x nscg-watch >/dev/null || exit 0; sleep 0.5; done; exit 1' &&
+		pass "vm/$g/live/watchers-gone" || fail "vm/$g/live/watchers-gone" "$("${R[@]}" 'ps -o pid,stat,args -C nscg-watch')"
 }
 
 base=$((20000 + $$ % 5000 * 8)) # 8 ports a run: ssh and sshd-plain per guest
