@@ -23,7 +23,7 @@ for i in $(seq 2 "$users"); do
 done
 extra_cleanup() {
 	local n id
-	for n in "${names[@]:1}"; do
+	for n in "${names[@]}"; do
 		pkill -KILL -u "$n" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true

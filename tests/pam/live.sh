@@ -173,6 +173,14 @@ expect live/stale-record-hidden 0 "$CTL" status "$u" --json
 [ "$(printf '%s' "$OUT" | json 'len(j["sessions"])')" = 0 ] && pass live/stale-record-not-listed ||
 	fail live/stale-record-not-listed "$OUT"
 rm -f /run/nscg/sessions/uid-"$uid".session-00000bad
+# A systemd session's record whose opener is gone and whose scope is
+# gone too (systemd ended it, its close never ran): gc removes it.
+printf 'uid=%s\nuser=%s\nsession=session-999.scope\nparent=user.slice/user-%s.slice\nleader=999999\nleader_start=1\nkill=1\nclosing=0\nmode=systemd\n' \
+	"$uid" "$u" "$uid" >/run/nscg/sessions/uid-"$uid".session-999.scope
+expect live/gc-stale-unit-record 0 "$CTL" gc --conf "$d/nscg.conf"
+contains live/gc-stale-unit-record-says "$OUT" "removed the record of session-999.scope of uid $uid: its unit is gone"
+[ ! -e /run/nscg/sessions/uid-"$uid".session-999.scope ] && pass live/gc-stale-unit-record-gone ||
+	fail live/gc-stale-unit-record-gone
 
 # ---- the session's watcher: the user's own status, the OOM notice ----
 u2=nscgt-l2$$
@@ -242,9 +250,17 @@ kill "$r6" "$r7" 2>/dev/null
 "$CTL" terminate --user "$u" >/dev/null 2>&1
 "$CTL" terminate --user "$u2" >/dev/null 2>&1
 wait "$r6" "$r7" 2>/dev/null
+# Watchers of this test's sessions: their fds lead into its cgroups.
+ours() {
+	local p
+	for p in $(pgrep -x nscg-watch); do
+		grep -q '^State:.*Z' /proc/"$p"/status 2>/dev/null && continue
+		ls -l /proc/"$p"/fd 2>/dev/null | grep -q "/$parent/" && echo "$p"
+	done
+}
 left=""
 for _ in $(seq 50); do
-	left=$(ps -o stat=,pid= -C nscg-watch | grep -v '^Z' || true)
+	left=$(ours)
 	[ -z "$left" ] && break
 	sleep 0.1
 done
