@@ -204,7 +204,9 @@ expect live/user-status-other-user 2 "$RUN" "$svc" "$u" "$CTL" status "$u2"
 expect live/user-status-no-such-session 3 "$RUN" "$svc" "$u" "$CTL" status --session 0badc0de
 # Another user's process gets nothing from the user's watcher, and a
 # socket of the user's name bound by another user is not believed.
-sock=$(grep -o "@nscg/status/$uid/session-[0-9a-f]*" /proc/net/unix | head -1)
+# The socket of the session r7 holds (those of the sessions just ended
+# may still be listed while their watchers leave).
+sock=@nscg/status/$uid/$(grep -o 'session-[0-9a-f]*' /proc/"$r7"/cgroup | head -1)
 got=$(setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
