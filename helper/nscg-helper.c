@@ -230,7 +230,10 @@ static int start_watcher(const struct watch_req *wr)
 		_exit(1);
 	char buf[24] = "";
 	struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-	ssize_t n = poll(&p, 1, RELEASE_TIMEOUT_MS) == 1 ? read(pfd[0], buf, sizeof(buf) - 1) : -1;
+	/* The helper waits at most RELEASE_TIMEOUT_MS for each of its two
+	 * steps; its go comes after both or never. */
+	ssize_t n = poll(&p, 1, 2 * RELEASE_TIMEOUT_MS + 5000) == 1 ?
+			    read(pfd[0], buf, sizeof(buf) - 1) : -1;
 	close(pfd[0]);
 	uint64_t caller;
 	if (n <= 0 || (buf[n] = '\0', nscg_parse_u64(buf, &caller) < 0) || caller == 0 ||

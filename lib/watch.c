@@ -29,6 +29,9 @@
 /* How often the watcher looks whether its session still has a process,
  * where no cgroup.events tells it (a pure v1 host). */
 #define CHECK_INTERVAL_MS 30000
+/* The same for a watcher in the session's own cgroup (a logind scope),
+ * which no cgroup.events tells when it is the last one left. */
+#define INSIDE_CHECK_INTERVAL_MS 5000
 
 /* What the memory controller counts, read at one moment. */
 struct counts {
@@ -43,6 +46,8 @@ struct watcher {
 	char name[48]; /* the session's cgroup's name */
 	int mem_hier; /* the hierarchy with the memory controller, or -1 */
 	bool mem_v2; /* memory.events (v2), else memory.oom_control (v1) */
+	bool user_local; /* the user cgroup has memory.events.local */
+	bool inside; /* the watcher is in the session's cgroup itself (a logind scope) */
 	int mem_fd; /* memory.events, or the eventfd of v1's OOM notifications */
 	int events_fd; /* cgroup.events (v2), -1 on a pure v1 host */
 	int listen_fd;
@@ -50,7 +55,13 @@ struct watcher {
 	uint64_t pending; /* kills not told yet */
 	uint64_t last_notice_ms;
 	uint64_t look_until_ms; /* after an OOM event, look again until then */
+	uint64_t refusal_window_ms, deaf_until_ms; /* see serve() */
+	unsigned refusals;
 };
+
+/* Connections of other users refused in a second before the watcher
+ * stops listening for the rest of it. */
+#define REFUSALS_PER_S 50
 
 /* v1 signals an OOM when it starts, before the kill: the counts are
  * looked at again this often, for this long. */
@@ -81,7 +92,10 @@ static void read_counts(const struct watcher *w, struct counts *c)
 	if (w->mem_v2) {
 		c->kills = keyed(s, "memory.events", "oom_kill");
 		c->sess_hits = keyed(s, "memory.events", "oom");
-		c->user_hits = u >= 0 ? keyed(u, "memory.events", "oom") : 0;
+		/* The user cgroup's own limit: .local leaves out the OOMs of
+		 * the sessions' own limits (Linux 5.7; else all of them). */
+		c->user_hits = u < 0 ? 0 : w->user_local ? keyed(u, "memory.events.local", "oom") :
+							   keyed(u, "memory.events", "oom");
 	} else {
 		c->kills = keyed(s, "memory.oom_control", "oom_kill");
 		c->sess_hits = number(s, "memory.failcnt");
@@ -135,6 +149,8 @@ static int setup_events(struct watcher *w)
 			w->mem_hier = (int)i;
 			w->mem_v2 = true;
 			w->mem_fd = ev;
+			w->user_local = w->user.fd[i] >= 0 &&
+					faccessat(w->user.fd[i], "memory.events.local", F_OK, 0) == 0;
 			continue;
 		}
 		/* v1: an eventfd the kernel signals at each OOM of the
@@ -194,14 +210,29 @@ static void serve(struct watcher *w)
 
 	if (fd < 0)
 		return;
-	/* Only the session's user, or root, before reading a byte. */
+	/* Only the session's user, or root, before reading a byte. Others
+	 * knocking cost the watcher (outside their limits) a little each:
+	 * past REFUSALS_PER_S in a second it stops listening until the next. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != w->o->uid && cred.uid != 0)) {
 		nscg_close(fd);
+		uint64_t now = nscg_now_ms();
+		if (now >= w->refusal_window_ms + 1000) {
+			w->refusal_window_ms = now;
+			w->refusals = 0;
+		}
+		if (++w->refusals >= REFUSALS_PER_S)
+			w->deaf_until_ms = w->refusal_window_ms + 1000;
 		return;
 	}
+	/* The request within CLIENT_TIMEOUT_MS in all, however it trickles. */
 	set_timeouts(fd, CLIENT_TIMEOUT_MS);
+	uint64_t deadline = nscg_now_ms() + CLIENT_TIMEOUT_MS;
 	while (n < sizeof(req) - 1 && (n == 0 || req[n - 1] != '\n')) {
+		uint64_t now = nscg_now_ms();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1)
+			break;
 		ssize_t got = read(fd, req + n, sizeof(req) - 1 - n);
 		if (got <= 0)
 			break;
@@ -316,9 +347,30 @@ static bool memory_event(struct watcher *w)
 	return true;
 }
 
-/* Whether the session still has a process (cgroup.events, else a look). */
+/* Whether a process other than this one is in the session's cgroup. */
+static bool others_in(const struct watcher *w)
+{
+	char me[24];
+	size_t ml = (size_t)snprintf(me, sizeof(me), "%d\n", (int)getpid());
+
+	for (size_t i = 0; i < w->host.n; i++) {
+		_cleanup_free_ char *buf = NULL;
+		_cleanup_close_ int fd = w->sess.fd[i] < 0 ? -1 :
+				openat(w->sess.fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC);
+		size_t len;
+		if (fd < 0 || nscg_read_fd(fd, 4u << 20, &buf, &len) < 0)
+			continue;
+		return len > ml || (len > 0 && strncmp(buf, me, ml));
+	}
+	return false;
+}
+
+/* Whether the session still has a process (cgroup.events, else a look);
+ * a watcher in the session's own cgroup does not count itself. */
 static bool session_alive(const struct watcher *w)
 {
+	if (w->inside)
+		return others_in(w);
 	if (w->events_fd >= 0) {
 		char buf[256];
 		ssize_t n = pread(w->events_fd, buf, sizeof(buf) - 1, 0);
@@ -341,21 +393,31 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 	if (nscg_host_detect(NULL, &w.host, NULL) < 0 || find_session(&w) < 0)
 		return 0; /* no session to watch */
 	setup_events(&w);
+	/* In a logind session the caller, and so the watcher, is in the
+	 * scope: it keeps it populated, and looks for others instead. */
+	struct nscg_cgroup self;
+	if (nscg_cgroup_open_of(&w.host, 0, w.name, &self) == 0)
+		for (size_t i = 0; i < w.host.n; i++)
+			w.inside |= self.fd[i] >= 0;
+	nscg_cgroup_close(&self);
 	w.listen_fd = listen_status(&w);
 	while (session_alive(&w)) {
 		struct pollfd p[3];
 		nfds_t n = 0;
-		int timeout = CHECK_INTERVAL_MS;
+		int timeout = w.inside ? INSIDE_CHECK_INTERVAL_MS : CHECK_INTERVAL_MS;
 		if (w.events_fd >= 0)
 			p[n++] = (struct pollfd){ .fd = w.events_fd, .events = POLLPRI };
 		if (w.mem_fd >= 0)
 			p[n++] = (struct pollfd){ .fd = w.mem_fd, .events = w.mem_v2 ? POLLPRI : POLLIN };
-		if (w.listen_fd >= 0)
-			p[n++] = (struct pollfd){ .fd = w.listen_fd, .events = POLLIN };
 		uint64_t now = nscg_now_ms();
+		if (w.listen_fd >= 0 && now >= w.deaf_until_ms)
+			p[n++] = (struct pollfd){ .fd = w.listen_fd, .events = POLLIN };
+		else if (w.listen_fd >= 0 && timeout > (int)(w.deaf_until_ms - now))
+			timeout = (int)(w.deaf_until_ms - now);
 		if (w.pending) {
 			uint64_t due = w.last_notice_ms + NOTICE_INTERVAL_MS;
-			timeout = due > now ? (int)(due - now) : 0;
+			int left = due > now ? (int)(due - now) : 0;
+			timeout = left < timeout ? left : timeout;
 		}
 		if (w.look_until_ms > now && timeout > LOOK_AGAIN_MS)
 			timeout = LOOK_AGAIN_MS;

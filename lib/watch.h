@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The session's watcher: a small root process per session, forked by
  * nscg-helper before it makes the namespaces, so that it stays in the
- * host's namespaces and in the login caller's cgroups (never charged to
- * the user's limits; in a logind session, the caller is in the user's
- * scope already, and so is the watcher). It holds no capability, cannot
- * be signalled or traced by the user (it is root's), and ends when the
- * session has no process left or its cgroup is gone.
+ * host's namespaces and in the login caller's cgroups: standalone, those
+ * the caller came from (sshd's), outside the user's limits; in a logind
+ * session, the session's scope, where the caller is already, so that it
+ * is one task and about 130 kB there, and close kills it with the rest.
+ * It holds no capability, cannot be signalled or traced by the user (it
+ * is root's), and ends when the session has no other process left or
+ * its cgroup is gone.
  *
  * It does two things:
  *  - when the kernel's OOM killer ends a process of the session, it

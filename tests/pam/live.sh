@@ -218,6 +218,20 @@ try:
 except (BrokenPipeError, ConnectionResetError):
     print(0)' "$sock" 2>&1)
 [ "$got" = 0 ] && pass live/watcher-refuses-other-uid || fail live/watcher-refuses-other-uid "$got"
+# Another user knocking a thousand times: the watcher stops listening
+# for a moment, and still answers its user afterwards.
+setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
+for _ in range(1000):
+    s = socket.socket(socket.AF_UNIX)
+    s.setblocking(False)
+    try:
+        s.connect("\0" + sys.argv[1][1:])
+    except OSError:
+        pass
+    s.close()' "$sock"
+expect live/watcher-after-flood 0 "$RUN" "$svc" "$u" "$CTL" status
+contains live/watcher-after-flood-answers "$OUT" "$u"
 setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
