@@ -155,6 +155,7 @@ bench: all $(BENCH) $(BENCHS) $(RUNNER) $(BENCHF)
 	BUILD=$(CURDIR)/$(B) bench/run-login.sh
 	BUILD=$(CURDIR)/$(B) bench/run-ssh.sh
 	BUILD=$(CURDIR)/$(B) bench/run-scale.sh
+	BUILD=$(CURDIR)/$(B) bench/run-status.sh
 	BUILD=$(CURDIR)/$(B) bench/run-stress.sh
 
 # Fast, no root: unit tests, the dlopen load test, a short fuzz run and
