@@ -4,7 +4,7 @@
 VERSION    := 0.1.0
 PREFIX     ?= /usr
 DESTDIR    ?=
-SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
@@ -189,24 +189,24 @@ test-vm: deps
 
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR)/nscg \
-	    $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/security/nscg.d \
+	    $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/security/nscg.d \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_nscg.so
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper
-	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/nscgctl
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/nscgctl
 	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8
 	@# The sweep of abandoned sessions, every minute: a systemd timer,
 	@# and a cron entry for hosts without systemd.
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/cron.d
-	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-gc.service >$(DESTDIR)$(UNITDIR)/nscg-gc.service
+	sed 's|@BINDIR@|$(BINDIR)|g' conf/nscg-gc.service >$(DESTDIR)$(UNITDIR)/nscg-gc.service
 	install -m 0644 conf/nscg-gc.timer $(DESTDIR)$(UNITDIR)/nscg-gc.timer
-	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-gc.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
+	sed 's|@BINDIR@|$(BINDIR)|g' conf/nscg-gc.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc
 	@# The metrics for node_exporter, every minute once enabled: the
 	@# timer is installed disabled, the cron entry commented out.
-	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-metrics.service >$(DESTDIR)$(UNITDIR)/nscg-metrics.service
+	sed 's|@BINDIR@|$(BINDIR)|g' conf/nscg-metrics.service >$(DESTDIR)$(UNITDIR)/nscg-metrics.service
 	install -m 0644 conf/nscg-metrics.timer $(DESTDIR)$(UNITDIR)/nscg-metrics.timer
-	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/nscg-metrics.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-metrics
+	sed 's|@BINDIR@|$(BINDIR)|g' conf/nscg-metrics.cron >$(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-metrics
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-gc \
 	    $(DESTDIR)$(UNITDIR)/nscg-metrics.service $(DESTDIR)$(SYSCONFDIR)/cron.d/nscg-metrics
 	@# Never overwrite an admin's policy.
@@ -215,7 +215,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_nscg.so $(DESTDIR)$(LIBEXECDIR)/nscg/nscg-helper \
-	    $(DESTDIR)$(SBINDIR)/nscgctl \
+	    $(DESTDIR)$(BINDIR)/nscgctl \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES)))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANPAGES)))) \
 	    $(DESTDIR)$(UNITDIR)/nscg-gc.service $(DESTDIR)$(UNITDIR)/nscg-gc.timer \

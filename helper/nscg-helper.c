@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -223,6 +224,12 @@ static int start_watcher(const struct watch_req *wr)
 		(void)!write(adj, "-1000", 5);
 		close(adj);
 	}
+	/* The group tty, as write(1) has it: the session's terminals are
+	 * the user's, mode 0620 group tty, and the watcher keeps no
+	 * capability to open them otherwise. */
+	struct group *tty = getgrnam("tty");
+	if (tty)
+		(void)setgroups(1, &tty->gr_gid);
 	const struct rlimit as = { 64u << 20, 64u << 20 };
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_apply(CAPNG_SELECT_BOTH) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -276,6 +277,85 @@ static void serve(struct watcher *w)
 	nscg_close(fd);
 }
 
+/* The terminal device of a tty_nr (field 7 of /proc/PID/stat): a pty's
+ * or a virtual console's, into path; false for any other. */
+static bool tty_path(unsigned long tty_nr, char *path, size_t len)
+{
+	unsigned major = (unsigned)((tty_nr >> 8) & 0xfff);
+	unsigned minor = (unsigned)((tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+
+	if (major >= 136 && major <= 143) /* UNIX98_PTY_SLAVE_MAJOR */
+		snprintf(path, len, "/dev/pts/%u", (major - 136) * 256 + minor);
+	else if (major == 4 && minor >= 1 && minor < 64) /* TTY_MAJOR: tty1..tty63 */
+		snprintf(path, len, "/dev/tty%u", minor);
+	else
+		return false;
+	return true;
+}
+
+/* The controlling terminal of pid (its tty_nr), or 0. */
+static unsigned long pid_tty(const char *pid)
+{
+	char path[64], buf[512];
+	unsigned long tty = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	/* ") S PPID PGRP SID TTY_NR" */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %lu", &tty) != 1)
+		return 0;
+	return tty;
+}
+
+#define MAX_TERMINALS 8
+#define MAX_PIDS_LOOKED 4096
+
+/* Write line to the session's terminals: PAM_TTY's (opened at the start;
+ * sshd opens the session before it makes the pty, and says "ssh") and the
+ * controlling terminals of the session's processes, each once, and only
+ * a terminal of the session's user. Without blocking: a terminal nobody
+ * reads loses the line and never holds the watcher. */
+static void tell_terminals(const struct watcher *w, const char *line, size_t len)
+{
+	dev_t told[MAX_TERMINALS];
+	size_t nt = 0;
+	struct stat st;
+
+	if (w->o->tty_fd >= 0 && fstat(w->o->tty_fd, &st) == 0) {
+		(void)!write(w->o->tty_fd, line, len);
+		told[nt++] = st.st_rdev;
+	}
+	for (size_t i = 0; i < w->host.n; i++) {
+		_cleanup_free_ char *buf = NULL;
+		_cleanup_close_ int fd = w->sess.fd[i] < 0 ? -1 :
+				openat(w->sess.fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || nscg_read_fd(fd, 1u << 20, &buf, NULL) < 0)
+			continue;
+		unsigned looked = 0;
+		for (char *pid = strtok(buf, "\n"); pid && nt < MAX_TERMINALS && looked++ < MAX_PIDS_LOOKED;
+		     pid = strtok(NULL, "\n")) {
+			unsigned long tty = pid_tty(pid);
+			char path[64];
+			bool seen = false;
+			for (size_t k = 0; k < nt; k++)
+				seen |= told[k] == (dev_t)tty;
+			if (!tty || seen || !tty_path(tty, path, sizeof(path)))
+				continue;
+			told[nt++] = (dev_t)tty; /* tried: once is enough */
+			_cleanup_close_ int t = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+			if (t >= 0 && fstat(t, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == (dev_t)tty &&
+			    st.st_uid == w->o->uid && isatty(t))
+				(void)!write(t, line, len);
+		}
+		break;
+	}
+}
+
 /* Tell the terminal (oom_notice) and the log what the OOM killer did,
  * and which limit made it. */
 static void notice(struct watcher *w, const struct counts *now)
@@ -300,13 +380,12 @@ static void notice(struct watcher *w, const struct counts *now)
 	syslog(LOG_NOTICE, "uid %u %s %s: the OOM killer ended %s: %s%s%s%s reached",
 	       (unsigned)w->o->uid, w->o->user, w->name, what, limit, *value ? " (" : "", value,
 	       *value ? ")" : "");
-	if (w->o->notice && w->o->tty_fd >= 0) {
+	if (w->o->notice) {
 		int len = snprintf(line, sizeof(line),
 				   "\r\nnscg: the OOM killer ended %s of this session: %s%s%s%s was reached. `nscgctl status` shows what is in use.\r\n",
 				   what, limit, *value ? " (" : "", value, *value ? ")" : "");
-		/* Non-blocking: a terminal nobody reads never holds us. */
 		if (len > 0)
-			(void)!write(w->o->tty_fd, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+			tell_terminals(w, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
 	}
 	w->seen = *now;
 	w->pending = 0;

@@ -59,7 +59,7 @@ check_mode() { # NAME PATH MODE
 }
 check_mode build/install-module "$dest$pamdir/pam_nscg.so" 644
 check_mode build/install-helper "$dest/usr/libexec/nscg/nscg-helper" 755
-check_mode build/install-cli "$dest/usr/sbin/nscgctl" 755
+check_mode build/install-cli "$dest/usr/bin/nscgctl" 755
 check_mode build/install-conf "$dest/etc/security/nscg.conf" 644
 check_mode build/install-dropin-dir "$dest/etc/security/nscg.d" 755
 case $pamdir in */security) pass build/pamdir ;; *) fail build/pamdir "$pamdir" ;; esac

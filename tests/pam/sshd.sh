@@ -35,3 +35,9 @@ done
 	pass sshd/cgroups-removed || fail sshd/cgroups-removed
 grep -q "uid $uid session-[0-9a-f]* closed: cpu" "$syslog" && pass sshd/accounting-logged ||
 	fail sshd/accounting-logged "$(cat "$syslog")"
+# The OOM notice on the terminal of an ssh -t session: sshd opens the
+# PAM session before it makes the pty (PAM_TTY is "ssh" then), so the
+# watcher finds the terminal of the session's processes.
+out=$(timeout 60 "${SSH[@]}" -tt 'sleep 0.5; tail /dev/zero; sleep 2; echo END' 2>&1 | tr -d '\r')
+grep -q '^nscg: the OOM killer ended a process of this session: session.memory.max (256M) was reached' <<<"$out" &&
+	pass sshd/oom-notice-on-pty || fail sshd/oom-notice-on-pty "$(printf '%s' "$out" | tail -c 300)"

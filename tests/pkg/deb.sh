@@ -26,7 +26,7 @@ has() { # NAME "MODE OWNER PATH"
 }
 has module "-rw-r--r-- root/root .$pamdir/pam_nscg.so"
 has helper "-rwxr-xr-x root/root ./usr/libexec/nscg/nscg-helper"
-has nscgctl "-rwxr-xr-x root/root ./usr/sbin/nscgctl"
+has nscgctl "-rwxr-xr-x root/root ./usr/bin/nscgctl"
 has policy "-rw-r--r-- root/root ./etc/security/nscg.conf"
 has dropin-dir "drwxr-xr-x root/root ./etc/security/nscg.d/"
 has pam-config "-rw-r--r-- root/root ./usr/share/pam-configs/nscg"
@@ -74,7 +74,7 @@ snap() {
 snap >"$ctl/pam.before"
 tar -C / -cpf "$ctl/pam.tar" "${pamstate[@]#/}"
 mkdir "$ctl/aside"
-for f in "$pamdir/pam_nscg.so" /usr/libexec/nscg /usr/sbin/nscgctl \
+for f in "$pamdir/pam_nscg.so" /usr/libexec/nscg /usr/bin/nscgctl \
 	/etc/security/nscg.conf /etc/security/nscg.d; do
 	[ -e "$f" ] || continue
 	mkdir -p "$ctl/aside$(dirname "$f")"
@@ -104,18 +104,18 @@ if [ -n "$sd_line" ]; then
 fi
 grep -qE '^session\s+required\s+pam_nscg\.so' /etc/pam.d/common-session-noninteractive &&
 	pass deb/noninteractive-too || fail deb/noninteractive-too "$(cat /etc/pam.d/common-session-noninteractive)"
-expect deb/policy-clean 0 /usr/sbin/nscgctl check
+expect deb/policy-clean 0 /usr/bin/nscgctl check
 # The sweep every minute: a timer for systemd, a cron entry otherwise,
 # whose command runs here (no systemd: the timer is not active).
 [ -f /lib/systemd/system/nscg-gc.timer ] && [ -f /lib/systemd/system/nscg-gc.service ] &&
-	grep -q '^ExecStart=/usr/sbin/nscgctl gc --quiet$' /lib/systemd/system/nscg-gc.service &&
+	grep -q '^ExecStart=/usr/bin/nscgctl gc --quiet$' /lib/systemd/system/nscg-gc.service &&
 	pass deb/gc-timer || fail deb/gc-timer
 cronline=$(sed -n 's/^\* \* \* \* \* root //p' /etc/cron.d/nscg-gc 2>/dev/null)
 [ -n "$cronline" ] && pass deb/gc-cron || fail deb/gc-cron "$(cat /etc/cron.d/nscg-gc 2>&1)"
 expect deb/gc-cron-runs 0 sh -c "$cronline"
 # The metrics: a timer and a cron entry, both off; the entry's command,
 # once uncommented, writes the file whole.
-grep -q '^ExecStart=/usr/sbin/nscgctl metrics --output /var/lib/prometheus/node-exporter/nscg.prom$' \
+grep -q '^ExecStart=/usr/bin/nscgctl metrics --output /var/lib/prometheus/node-exporter/nscg.prom$' \
 	/lib/systemd/system/nscg-metrics.service 2>/dev/null && [ -f /lib/systemd/system/nscg-metrics.timer ] &&
 	pass deb/metrics-timer || fail deb/metrics-timer
 ! grep -q '^\*' /etc/cron.d/nscg-metrics && pass deb/metrics-cron-off || fail deb/metrics-cron-off

@@ -21,7 +21,7 @@ has() { # NAME "MODE OWNER GROUP PATH-REGEX"
 }
 has module "-rw-r--r-- root root $libdir/security/pam_nscg\.so"
 has helper "-rwxr-xr-x root root /usr/libexec/nscg/nscg-helper"
-has nscgctl "-rwxr-xr-x root root /usr/sbin/nscgctl"
+has nscgctl "-rwxr-xr-x root root /usr/bin/nscgctl"
 has policy "-rw-r--r-- root root /etc/security/nscg\.conf"
 has dropin-dir "drwxr-xr-x root root /etc/security/nscg\.d"
 for p in man5/nscg.conf.5 man8/pam_nscg.8 man8/nscgctl.8 man8/nscg-helper.8; do
