@@ -310,6 +310,8 @@ static int user_status(const char *user, const char *session, bool json)
 	}
 	if (r == EXIT_NOTFOUND)
 		fprintf(stderr, "nscgctl: no live session %s of yours\n", session);
+	else if (r != EXIT_CLEAN)
+		fprintf(stderr, "nscgctl: the session's watcher could not read the status\n");
 	return fflush(stdout) == 0 ? r : EXIT_USAGE;
 }
 

@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -175,17 +177,28 @@ struct watch_req {
 };
 
 /* The session's terminal from PAM_TTY ("/dev/pts/3" or "tty1"), for
- * writing: a character device that is a terminal, or -1. */
+ * writing, or -1. Looked at before it is opened (O_PATH opens no
+ * driver): only a virtual console (major 4) or a pty (136-143) is, as
+ * opening another device may do something (a watchdog, a tape). */
 static int open_tty(const char *tty)
 {
 	char path[PATH_MAX];
+	struct stat st;
 
 	if (!tty || !*tty || strstr(tty, ".."))
 		return -1;
 	snprintf(path, sizeof(path), "%s%s", strncmp(tty, "/dev/", 5) ? "/dev/" : "", tty);
-	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || !isatty(fd)))
+	_cleanup_close_ int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &st) < 0 || !S_ISCHR(st.st_mode))
+		return -1;
+	unsigned maj = major(st.st_rdev);
+	if (maj != 4 && (maj < 136 || maj > 143))
+		return -1;
+	char self[40];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	int fd = open(self, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st2;
+	if (fd >= 0 && (fstat(fd, &st2) < 0 || st2.st_rdev != st.st_rdev || !isatty(fd)))
 		fd = nscg_close(fd);
 	return fd;
 }
@@ -230,11 +243,24 @@ static int start_watcher(const struct watch_req *wr)
 	struct group *tty = getgrnam("tty");
 	if (tty)
 		(void)setgroups(1, &tty->gr_gid);
-	const struct rlimit as = { 64u << 20, 64u << 20 };
+	/* Bounded memory: 64 MiB, or less where the caller's hard limit is. */
+	struct rlimit as;
+	if (getrlimit(RLIMIT_AS, &as) == 0) {
+		if (as.rlim_max > (64u << 20))
+			as.rlim_max = 64u << 20;
+		as.rlim_cur = as.rlim_max;
+		(void)setrlimit(RLIMIT_AS, &as);
+	}
+	/* Then no capability at all, bounding set included, and made sure. */
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_apply(CAPNG_SELECT_BOTH) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit(RLIMIT_AS, &as) < 0)
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		_exit(1);
+	capng_get_caps_process();
+	if (capng_have_capabilities(CAPNG_SELECT_BOTH) != CAPNG_NONE)
+		_exit(1);
+	/* A status client that goes away must not end the watcher. */
+	signal(SIGPIPE, SIG_IGN);
 	char buf[24] = "";
 	struct pollfd p = { .fd = pfd[0], .events = POLLIN };
 	/* The helper waits at most RELEASE_TIMEOUT_MS for each of its two
@@ -360,6 +386,8 @@ static int run_session(unsigned ns, const struct private_mounts *pm, const struc
 				"this mode is for pam_nscg.so\n", CTL_FD);
 		return 2;
 	}
+	/* A watcher that ended early must not end the helper (watch_go). */
+	signal(SIGPIPE, SIG_IGN);
 	if (wr->on)
 		watch = start_watcher(wr);
 	if (keep_only_sys_admin() < 0)

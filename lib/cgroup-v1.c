@@ -26,9 +26,22 @@ static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done,
 	char val[32];
 	int r;
 
+	/* v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes: a
+	 * live session's memory raised above its memsw needs memsw first. */
+	char memsw[32] = "";
+	if (lim->set[NSCG_MEMORY_SWAP_MAX] && lim->set[NSCG_MEMORY_MAX]) {
+		uint64_t swap = lim->num[NSCG_MEMORY_SWAP_MAX], mem = lim->num[NSCG_MEMORY_MAX];
+		/* The policy bounds both (NSCG_MEMORY_CEIL); never wrap anyway. */
+		fmt_bytes(mem == NSCG_UNLIMITED || swap == NSCG_UNLIMITED || swap > UINT64_MAX - mem ?
+				  NSCG_UNLIMITED : mem + swap,
+			  memsw, sizeof(memsw));
+	}
 	if (lim->set[NSCG_MEMORY_MAX]) {
 		fmt_bytes(lim->num[NSCG_MEMORY_MAX], val, sizeof(val));
 		r = put(dirfd, "memory.limit_in_bytes", val, &done[NSCG_MEMORY_MAX]);
+		if (r == -EINVAL && memsw[0] &&
+		    (r = put(dirfd, "memory.memsw.limit_in_bytes", memsw, &done[NSCG_MEMORY_SWAP_MAX])) == 0)
+			r = put(dirfd, "memory.limit_in_bytes", val, &done[NSCG_MEMORY_MAX]);
 		if (r < 0)
 			return r;
 	}
@@ -41,17 +54,10 @@ static int v1_memory(int dirfd, const struct nscg_limits *lim, bool *done,
 			return r;
 	}
 	/* v1 limits memory+swap together: memsw = max + swap, so swap can
-	 * only be limited under a finite memory.max. */
-	if (lim->set[NSCG_MEMORY_SWAP_MAX] && lim->set[NSCG_MEMORY_MAX] &&
-	    lim->num[NSCG_MEMORY_MAX] != NSCG_UNLIMITED) {
-		uint64_t swap = lim->num[NSCG_MEMORY_SWAP_MAX];
-		uint64_t mem = lim->num[NSCG_MEMORY_MAX];
-		/* The policy bounds both (NSCG_MEMORY_CEIL); never wrap anyway. */
-		fmt_bytes(swap == NSCG_UNLIMITED || swap > UINT64_MAX - mem ?
-				  NSCG_UNLIMITED : mem + swap,
-			  val, sizeof(val));
-		r = put(dirfd, "memory.memsw.limit_in_bytes", val,
-			&done[NSCG_MEMORY_SWAP_MAX]);
+	 * only be limited under a finite memory.max (an unlimited one lifts
+	 * memsw too, as a live session's may have had one). */
+	if (memsw[0] && (lim->num[NSCG_MEMORY_MAX] != NSCG_UNLIMITED || plan)) {
+		r = put(dirfd, "memory.memsw.limit_in_bytes", memsw, &done[NSCG_MEMORY_SWAP_MAX]);
 		if (r < 0)
 			return r;
 	}

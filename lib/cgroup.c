@@ -466,11 +466,17 @@ bool nscg_cgroup_delegated(const struct nscg_host *host, const struct nscg_cgrou
  * reads it back as a huge number. */
 static bool same_value(const char *now, const char *val)
 {
-	uint64_t n;
+	uint64_t n, v;
 
 	if (!strcmp(now, val))
 		return true;
-	return !strcmp(val, "-1") && nscg_parse_u64(now, &n) == 0 && n >= (1ull << 62);
+	if (nscg_parse_u64(now, &n) < 0)
+		return false;
+	if (!strcmp(val, "-1"))
+		return n >= (1ull << 62);
+	/* The kernel keeps byte limits in pages, rounded down. */
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	return nscg_parse_u64(val, &v) == 0 && v > n && v - n < page && n % page == 0;
 }
 
 int nscg_cgroup_put(int dirfd, const char *file, const char *val, struct nscg_apply_plan *plan,

@@ -159,11 +159,14 @@ static enum nscg_open_result job_open(struct nscg_session *s, const struct nscg_
 		return NSCG_OPEN_FAILED;
 	/* Now that the slice is loaded: its limits, unset ones reset. */
 	const struct nscg_unit_limits units[] = { { slice, &ulim, true } };
-	if (nscg_sd_set_limits(units, 1, s->bus_timeout_ms, log) < 0)
+	if (nscg_sd_set_limits(units, 1, s->bus_timeout_ms, log) < 0) {
+		job_undo(s);
 		return NSCG_OPEN_FAILED;
+	}
 	int r = nscg_cgroup_open_of(&s->host, 0, s->name, &s->sess);
 	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", s->name);
+		job_undo(s);
 		return NSCG_OPEN_FAILED;
 	}
 	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", slice, s->name);

@@ -3,6 +3,7 @@
 
 #include "ns.h"
 #include "util.h"
+#include "watch.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -269,12 +270,17 @@ static int parse_record(char *text, struct nscg_record *rec)
 	if (seen != 255 || !session_name_ok(session, rec->mode))
 		return -EBADMSG;
 	strcpy(rec->session, session);
-	if (!rec->cgroup[0]) {
-		int n = snprintf(rec->cgroup, sizeof(rec->cgroup), "%s/user-%u/%s", rec->parent,
-				 (unsigned)rec->uid, rec->session);
-		if (n < 0 || (size_t)n >= sizeof(rec->cgroup))
-			return -EBADMSG;
-	}
+	/* The cgroup is where the mode puts the session, and nowhere else:
+	 * <parent>/user-UID/NAME, or user.slice/user-UID.slice/NAME. */
+	char want[sizeof(rec->cgroup)];
+	int n = rec->mode == NSCG_REC_STANDALONE ?
+			snprintf(want, sizeof(want), "%s/user-%u/%s", rec->parent, (unsigned)rec->uid,
+				 rec->session) :
+			snprintf(want, sizeof(want), "user.slice/user-%u.slice/%s", (unsigned)rec->uid,
+				 rec->session);
+	if (n < 0 || (size_t)n >= sizeof(want) || (rec->cgroup[0] && strcmp(rec->cgroup, want)))
+		return -EBADMSG;
+	strcpy(rec->cgroup, want);
 	return 0;
 }
 
@@ -318,6 +324,11 @@ int nscg_record_remove(uid_t uid, const char *session)
 	if (dfd < 0)
 		return dfd == -ENOENT ? 0 : dfd;
 	record_name(uid, session, name, sizeof(name));
+	/* The watcher's socket goes with the record (watch.h): a watcher
+	 * killed with its session leaves it. */
+	char sock[160];
+	snprintf(sock, sizeof(sock), NSCG_STATUS_DIR "/%u.%s", (unsigned)uid, session);
+	(void)unlink(sock);
 	return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 

@@ -64,13 +64,19 @@ static int add_session(const struct nscg_record *rec, void *ctx)
 	return 0;
 }
 
+/* By uid, then the cgroup that holds the session, then start: a user's
+ * sessions under one user cgroup come together, whatever the name. */
 static int cmp_session(const void *a, const void *b)
 {
 	const struct nscg_status_session *x = a, *y = b;
-	int c = strcmp(x->rec.user, y->rec.user);
+	const char *xs = strrchr(x->rec.cgroup, '/'), *ys = strrchr(y->rec.cgroup, '/');
+	size_t xl = xs ? (size_t)(xs - x->rec.cgroup) : 0, yl = ys ? (size_t)(ys - y->rec.cgroup) : 0;
 
-	if (c)
-		return c;
+	if (x->rec.uid != y->rec.uid)
+		return x->rec.uid < y->rec.uid ? -1 : 1;
+	int c = strncmp(x->rec.cgroup, y->rec.cgroup, xl < yl ? xl : yl);
+	if (c || xl != yl)
+		return c ? c : xl < yl ? -1 : 1;
 	if (x->rec.start != y->rec.start)
 		return x->rec.start < y->rec.start ? -1 : 1;
 	return strcmp(x->rec.session, y->rec.session);

@@ -31,9 +31,9 @@ struct nscg_status_user {
 };
 
 struct nscg_status {
-	struct nscg_status_session *sess; /* by user, then by start */
+	struct nscg_status_session *sess; /* by uid, user cgroup, start */
 	size_t nsess;
-	struct nscg_status_user *users; /* by user name */
+	struct nscg_status_user *users; /* in the same order */
 	size_t nusers;
 	uint64_t now; /* seconds since the epoch, when it was read */
 	enum nscg_layout layout;

@@ -6,6 +6,7 @@
 #include "status.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,12 +16,12 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SOCK_PREFIX "nscg/status/"
 /* How long a status client may take to ask and to read the answer. */
 #define CLIENT_TIMEOUT_MS 1000
 /* How long nscgctl waits for an answer. */
@@ -56,9 +57,17 @@ struct watcher {
 	uint64_t pending; /* kills not told yet */
 	uint64_t last_notice_ms;
 	uint64_t look_until_ms; /* after an OOM event, look again until then */
-	uint64_t refusal_window_ms, deaf_until_ms; /* see serve() */
-	unsigned refusals;
+	uint64_t refusal_window_ms, request_window_ms, deaf_until_ms; /* see serve() */
+	unsigned refusals, requests;
+	int caller_fd; /* a pidfd of the caller: the login ends with it */
+	uint64_t mem_quiet_until_ms; /* memory events not looked at until then */
 };
+
+/* Requests of the session's user served in a second. */
+#define REQUESTS_PER_S 5
+/* After a memory event, the next are not looked at for this long:
+ * memory.high alone can raise a hundred a second. */
+#define MEM_QUIET_MS 100
 
 /* Connections of other users refused in a second before the watcher
  * stops listening for the rest of it. */
@@ -84,8 +93,9 @@ static uint64_t number(int dirfd, const char *file)
 }
 
 /* v2 counts each time a limit was reached ("oom" in memory.events); v1
- * only how often a charge failed at the limit (memory.failcnt), which
- * comes before every OOM kill there. */
+ * only how often a charge failed at the limit (memory.failcnt, and
+ * memory.memsw.failcnt for memory and swap together), which comes before
+ * every OOM kill there. */
 static void read_counts(const struct watcher *w, struct counts *c)
 {
 	int s = w->sess.fd[w->mem_hier], u = w->user.fd[w->mem_hier];
@@ -98,9 +108,11 @@ static void read_counts(const struct watcher *w, struct counts *c)
 		c->user_hits = u < 0 ? 0 : w->user_local ? keyed(u, "memory.events.local", "oom") :
 							   keyed(u, "memory.events", "oom");
 	} else {
+		/* A memsw limit (session.memory.swap.max) is hit in its own
+		 * counter. */
 		c->kills = keyed(s, "memory.oom_control", "oom_kill");
-		c->sess_hits = number(s, "memory.failcnt");
-		c->user_hits = u >= 0 ? number(u, "memory.failcnt") : 0;
+		c->sess_hits = number(s, "memory.failcnt") + number(s, "memory.memsw.failcnt");
+		c->user_hits = u < 0 ? 0 : number(u, "memory.failcnt") + number(u, "memory.memsw.failcnt");
 	}
 }
 
@@ -115,9 +127,13 @@ static int find_session(struct watcher *w)
 
 	if ((r = nscg_proc_cgroup_read(w->o->caller, &buf)) < 0)
 		return r;
-	for (char *cur = buf; nscg_proc_cgroup_next(&cur, &ctrls, &p);)
-		if (!path || !*ctrls)
-			path = p; /* the unified line if there is one */
+	/* The path in a hierarchy pam_nscg uses (not name=systemd's, nor a
+	 * controller it leaves alone): the session's in all of them. */
+	for (char *cur = buf; !path && nscg_proc_cgroup_next(&cur, &ctrls, &p);)
+		for (size_t i = 0; i < w->host.n && !path; i++)
+			if (nscg_hier_used(&w->host.h[i]) &&
+			    w->host.h[i].ops->owns_line(&w->host.h[i], ctrls))
+				path = p;
 	const char *base = path ? strrchr(path, '/') : NULL;
 	if (!base || strlen(base + 1) >= sizeof(w->name))
 		return -ENOENT;
@@ -169,24 +185,52 @@ static int setup_events(struct watcher *w)
 	}
 	if (w->mem_hier >= 0)
 		read_counts(w, &w->seen);
+	/* A kernfs file polls ready until it is first read. */
+	char buf[512];
+	if (w->events_fd >= 0)
+		(void)!pread(w->events_fd, buf, sizeof(buf), 0);
+	if (w->mem_v2)
+		(void)!pread(w->mem_fd, buf, sizeof(buf), 0);
 	return 0;
 }
 
-/* The status socket, "@nscg/status/UID/NAME". */
+/* Whether the status directory is root's and writable by root only:
+ * then only root's watchers have sockets there. */
+static bool status_dir_ok(void)
+{
+	struct stat st;
+
+	return lstat(NSCG_STATUS_DIR, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The status socket, NSCG_STATUS_DIR/UID.NAME: anyone may connect (the
+ * peer is checked), nobody but root may bind there. */
 static int listen_status(const struct watcher *w)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, SOCK_PREFIX "%u/%s",
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), NSCG_STATUS_DIR "/%u.%s",
 			 (unsigned)w->o->uid, w->name);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	if (mkdir(NSCG_STATUS_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (!status_dir_ok()) {
+		syslog(LOG_ERR, "refusing %s: not root's or writable by others", NSCG_STATUS_DIR);
+		return -EPERM;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (n < 0 || (size_t)n + 1 >= sizeof(sa.sun_path) ||
-	    bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0 ||
+	(void)unlink(sa.sun_path); /* left by a watcher that was killed */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0666) < 0 ||
 	    listen(fd, 8) < 0) {
+		int r = -errno;
+		syslog(LOG_WARNING, "cannot listen on %s: %s", sa.sun_path, strerror(-r));
+		(void)unlink(sa.sun_path);
 		nscg_close(fd);
-		return -errno;
+		return r;
 	}
 	return fd;
 }
@@ -226,6 +270,15 @@ static void serve(struct watcher *w)
 			w->deaf_until_ms = w->refusal_window_ms + 1000;
 		return;
 	}
+	/* The user's own requests run outside their limits too (standalone):
+	 * at most REQUESTS_PER_S a second, then none until the next. */
+	uint64_t now0 = nscg_now_ms();
+	if (now0 >= w->request_window_ms + 1000) {
+		w->request_window_ms = now0;
+		w->requests = 0;
+	}
+	if (++w->requests >= REQUESTS_PER_S)
+		w->deaf_until_ms = w->request_window_ms + 1000;
 	/* The request within CLIENT_TIMEOUT_MS in all, however it trickles. */
 	set_timeouts(fd, CLIENT_TIMEOUT_MS);
 	uint64_t deadline = nscg_now_ms() + CLIENT_TIMEOUT_MS;
@@ -327,7 +380,9 @@ static void tell_terminals(const struct watcher *w, const char *line, size_t len
 	struct stat st;
 
 	if (w->o->tty_fd >= 0 && fstat(w->o->tty_fd, &st) == 0) {
-		(void)!write(w->o->tty_fd, line, len);
+		/* Still the user's: a console is handed on after a logout. */
+		if (st.st_uid == w->o->uid)
+			(void)!write(w->o->tty_fd, line, len);
 		told[nt++] = st.st_rdev;
 	}
 	for (size_t i = 0; i < w->host.n; i++) {
@@ -422,6 +477,7 @@ static bool memory_event(struct watcher *w)
 			    "oom_kill", &v) < 0)
 		return false;
 	w->look_until_ms = nscg_now_ms() + LOOK_FOR_MS;
+	w->mem_quiet_until_ms = nscg_now_ms() + MEM_QUIET_MS;
 	look(w);
 	return true;
 }
@@ -445,11 +501,12 @@ static bool others_in(const struct watcher *w)
 }
 
 /* Whether the session still has a process (cgroup.events, else a look);
- * a watcher in the session's own cgroup does not count itself. */
+ * a watcher in the session's own cgroup does not count itself, and leaves
+ * it to the caller's pidfd where it has one. */
 static bool session_alive(const struct watcher *w)
 {
 	if (w->inside)
-		return others_in(w);
+		return w->caller_fd >= 0 || others_in(w);
 	if (w->events_fd >= 0) {
 		char buf[256];
 		ssize_t n = pread(w->events_fd, buf, sizeof(buf) - 1, 0);
@@ -464,16 +521,19 @@ static bool session_alive(const struct watcher *w)
 int nscg_watch_run(const struct nscg_watch_opts *o)
 {
 	struct watcher w = { .o = o, .mem_hier = -1, .mem_fd = -1, .events_fd = -1,
-			     .listen_fd = -1 };
+			     .listen_fd = -1, .caller_fd = -1 };
 
 	nscg_cgroup_init(&w.sess);
 	nscg_cgroup_init(&w.user);
 	openlog("nscg-watch", LOG_PID, LOG_AUTHPRIV);
 	if (nscg_host_detect(NULL, &w.host, NULL) < 0 || find_session(&w) < 0)
 		return 0; /* no session to watch */
+	/* The login ends with its caller (sshd's, login's or su's process):
+	 * so does the watcher, whatever processes it left. */
+	w.caller_fd = (int)syscall(SYS_pidfd_open, o->caller, 0);
 	setup_events(&w);
 	/* In a logind session the caller, and so the watcher, is in the
-	 * scope: it keeps it populated, and looks for others instead. */
+	 * scope: it keeps it populated, so cgroup.events says nothing. */
 	struct nscg_cgroup self;
 	if (nscg_cgroup_open_of(&w.host, 0, w.name, &self) == 0)
 		for (size_t i = 0; i < w.host.n; i++)
@@ -481,14 +541,18 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 	nscg_cgroup_close(&self);
 	w.listen_fd = listen_status(&w);
 	while (session_alive(&w)) {
-		struct pollfd p[3];
+		struct pollfd p[4];
 		nfds_t n = 0;
 		int timeout = w.inside ? INSIDE_CHECK_INTERVAL_MS : CHECK_INTERVAL_MS;
-		if (w.events_fd >= 0)
-			p[n++] = (struct pollfd){ .fd = w.events_fd, .events = POLLPRI };
-		if (w.mem_fd >= 0)
-			p[n++] = (struct pollfd){ .fd = w.mem_fd, .events = w.mem_v2 ? POLLPRI : POLLIN };
 		uint64_t now = nscg_now_ms();
+		if (w.caller_fd >= 0)
+			p[n++] = (struct pollfd){ .fd = w.caller_fd, .events = POLLIN };
+		if (w.events_fd >= 0 && !w.inside)
+			p[n++] = (struct pollfd){ .fd = w.events_fd, .events = POLLPRI };
+		if (w.mem_fd >= 0 && now >= w.mem_quiet_until_ms)
+			p[n++] = (struct pollfd){ .fd = w.mem_fd, .events = w.mem_v2 ? POLLPRI : POLLIN };
+		else if (w.mem_fd >= 0 && timeout > (int)(w.mem_quiet_until_ms - now))
+			timeout = (int)(w.mem_quiet_until_ms - now);
 		if (w.listen_fd >= 0 && now >= w.deaf_until_ms)
 			p[n++] = (struct pollfd){ .fd = w.listen_fd, .events = POLLIN };
 		else if (w.listen_fd >= 0 && timeout > (int)(w.deaf_until_ms - now))
@@ -504,15 +568,15 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 		if (r < 0 && errno != EINTR)
 			break;
 		bool ok = true;
-		for (nfds_t i = 0; i < n && r > 0; i++) {
+		for (nfds_t i = 0; i < n && r > 0 && ok; i++) {
 			if (!p[i].revents)
 				continue;
-			if (p[i].fd == w.listen_fd)
+			if (p[i].fd == w.caller_fd)
+				ok = false; /* the caller has ended */
+			else if (p[i].fd == w.listen_fd)
 				serve(&w);
 			else if (p[i].fd == w.mem_fd)
 				ok = memory_event(&w);
-			else if (p[i].revents & (POLLERR | POLLNVAL) && p[i].fd != w.events_fd)
-				ok = false;
 		}
 		if (!ok)
 			break;
@@ -528,69 +592,63 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 			notice(&w, &now);
 		}
 	}
+	if (w.listen_fd >= 0) {
+		char path[128];
+		snprintf(path, sizeof(path), NSCG_STATUS_DIR "/%u.%s", (unsigned)o->uid, w.name);
+		(void)unlink(path);
+	}
 	return 0;
 }
 
 /* ---- the client ---- */
 
-/* The names of uid's status sockets, from /proc/net/unix. */
-static int each_socket(uid_t uid, int (*fn)(const char *name, void *ctx), void *ctx)
-{
-	char prefix[64], line[512];
-	FILE *f = fopen("/proc/net/unix", "re");
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	snprintf(prefix, sizeof(prefix), "@" SOCK_PREFIX "%u/", (unsigned)uid);
-	while (r == -ENOENT && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		const char *path = strrchr(line, ' ');
-		if (path && !strncmp(path + 1, prefix, strlen(prefix)))
-			r = fn(path + 2, ctx); /* without the '@' */
-	}
-	fclose(f);
-	return r;
-}
-
 struct ask {
 	bool json;
 	const char *session;
 	FILE *out;
+	uint64_t deadline;
 };
 
-/* Ask the watcher at the abstract name; -ENOENT to try the next. */
-static int ask_one(const char *name, void *ctx)
+/* Wait for fd to be readable until a->deadline. */
+static bool wait_readable(int fd, const struct ask *a)
 {
-	const struct ask *a = ctx;
+	uint64_t now = nscg_now_ms();
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return now < a->deadline && poll(&p, 1, (int)(a->deadline - now)) == 1;
+}
+
+/* Ask the watcher at path; -ENOENT to try the next. */
+static int ask_one(const char *path, const struct ask *a)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	size_t n = strlen(name);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	char req[64], buf[8192];
 
 	if (fd < 0)
 		return -errno;
-	if (n + 1 >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENOENT;
-	memcpy(sa.sun_path + 1, name, n);
-	set_timeouts(fd, ASK_TIMEOUT_MS);
-	if (connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0)
+	strcpy(sa.sun_path, path);
+	/* Without blocking: a full backlog (a watcher that stopped
+	 * listening for a moment) is the next one's turn. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -ENOENT;
-	/* Anyone may bind a name: only root's watcher is believed. */
+	/* Only root's watcher is believed. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
 		return -ENOENT;
 	int rl = snprintf(req, sizeof(req), "%c%s%s\n", a->json ? 'J' : 'T', a->session ? " " : "",
 			  a->session ? a->session : "");
-	if (rl < 0 || (size_t)rl >= sizeof(req) || nscg_write_all(fd, req, (size_t)rl) < 0)
+	if (rl < 0 || (size_t)rl >= sizeof(req) || send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl)
 		return -ENOENT;
 	int code = -1;
-	for (;;) {
+	while (wait_readable(fd, a)) {
 		ssize_t got = read(fd, buf, sizeof(buf));
-		if (got < 0)
-			return code < 0 ? -ENOENT : -errno;
-		if (got == 0)
+		if (got < 0 && errno == EAGAIN)
+			continue;
+		if (got <= 0)
 			break;
 		const char *p = buf;
 		if (code < 0) {
@@ -604,9 +662,26 @@ static int ask_one(const char *name, void *ctx)
 	return code < 0 ? -ENOENT : code;
 }
 
+/* At most this many of the user's sockets are tried. */
+#define MAX_ASKED 16
+
 int nscg_watch_ask(uid_t uid, bool json, const char *session, FILE *out)
 {
-	struct ask a = { json, session, out };
+	struct ask a = { json, session, out, nscg_now_ms() + ASK_TIMEOUT_MS };
+	_cleanup_closedir_ DIR *d = NULL;
+	char prefix[24];
+	int r = -ENOENT, asked = 0;
 
-	return each_socket(uid, ask_one, &a);
+	if (!status_dir_ok() || !(d = opendir(NSCG_STATUS_DIR)))
+		return -ENOENT;
+	snprintf(prefix, sizeof(prefix), "%u.", (unsigned)uid);
+	for (struct dirent *de; r == -ENOENT && asked < MAX_ASKED && (de = readdir(d));) {
+		char path[sizeof(NSCG_STATUS_DIR) + 256];
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), NSCG_STATUS_DIR "/%s", de->d_name);
+		asked++;
+		r = ask_one(path, &a);
+	}
+	return r;
 }

@@ -15,15 +15,22 @@
  *    the log: which limit was reached, and that nscgctl status shows the
  *    usage;
  *  - it answers nscgctl status for the session's user, who cannot see
- *    the host's cgroups from inside the session: on an abstract unix
- *    socket "@nscg/status/UID/NAME", to peers of that uid (or root)
- *    only, one request at a time, each bounded by a one-second timeout. */
+ *    the host's cgroups from inside the session: on the unix socket
+ *    NSCG_STATUS_DIR/UID.NAME (a directory only root writes, so nobody
+ *    else can bind there), to peers of that uid (or root) only, one
+ *    request at a time, each bounded by a second, at most 5 a second.
+ * It ends with the login's caller (a pidfd), or when the session has no
+ * other process left or its cgroup is gone. */
 #ifndef NSCG_WATCH_H
 #define NSCG_WATCH_H
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#ifndef NSCG_STATUS_DIR
+#define NSCG_STATUS_DIR "/run/nscg-status"
+#endif
 
 struct nscg_watch_opts {
 	uid_t uid; /* the session's user */

@@ -191,7 +191,7 @@ on_exit "rm -f /run/nscg/sessions/uid-$uid2.*; find /sys/fs/cgroup/*/$parent/use
 "$RUN" "$svc" "$u" sleep 300 & r7=$!
 on_exit "kill $r6 $r7 2>/dev/null"
 wait_sessions 1
-for _ in $(seq 50); do [ "$(grep -c "@nscg/status/" /proc/net/unix)" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(ls /run/nscg-status 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 # As the user, from inside a session of theirs: their sessions only.
 expect live/user-status-inside 0 "$RUN" "$svc" "$u" "$CTL" status --json
 j=$OUT
@@ -205,13 +205,15 @@ expect live/user-status-no-such-session 3 "$RUN" "$svc" "$u" "$CTL" status --ses
 # Another user's process gets nothing from the user's watcher, and a
 # socket of the user's name bound by another user is not believed.
 # The socket of the session r7 holds (those of the sessions just ended
-# may still be listed while their watchers leave).
-sock=@nscg/status/$uid/$(grep -o 'session-[0-9a-f]*' /proc/"$r7"/cgroup | head -1)
+# may still be there while their watchers leave).
+sock=/run/nscg-status/$uid.$(grep -o 'session-[0-9a-f]*' /proc/"$r7"/cgroup | head -1)
+[ -S "$sock" ] && [ "$(stat -c %U "$sock")" = root ] && pass live/watcher-socket ||
+	fail live/watcher-socket "$(ls -l /run/nscg-status)"
 got=$(setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(3)
-s.connect("\0" + sys.argv[1][1:])
+s.connect(sys.argv[1])
 try:
     s.sendall(b"J\n")
     print(len(s.recv(100)))
@@ -226,38 +228,29 @@ for _ in range(1000):
     s = socket.socket(socket.AF_UNIX)
     s.setblocking(False)
     try:
-        s.connect("\0" + sys.argv[1][1:])
+        s.connect(sys.argv[1])
     except OSError:
         pass
     s.close()' "$sock"
 expect live/watcher-after-flood 0 "$RUN" "$svc" "$u" "$CTL" status
 contains live/watcher-after-flood-answers "$OUT" "$u"
-setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
-import socket, sys, time
+# Nobody but root binds a socket where nscgctl looks for its watchers.
+got=$(setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
 s = socket.socket(socket.AF_UNIX)
-s.bind("\0nscg/status/%s/session-00000000" % sys.argv[1])
-s.listen(4)
-t = time.time()
-while time.time() < t + 20:
-    s.settimeout(1)
-    try:
-        c, _ = s.accept()
-        c.sendall(b"0FAKE\n")
-        c.close()
-    except OSError:
-        pass' "$uid" & sq=$!
-on_exit "kill $sq 2>/dev/null"
-sleep 0.5
-expect live/user-status-squatter 0 "$RUN" "$svc" "$u" "$CTL" status
-lacks live/user-status-squatter-not-believed "$OUT" FAKE
-kill $sq 2>/dev/null
+try:
+    s.bind("/run/nscg-status/%s.session-00000000" % sys.argv[1])
+    print("bound")
+except PermissionError:
+    print("refused")' "$uid" 2>&1)
+[ "$got" = refused ] && pass live/no-squatting || fail live/no-squatting "$got"
 # The watcher: root's, without capabilities, outside the user's cgroups.
 wpid=$(pgrep -x nscg-watch -U 0 | while read -r p; do
 	grep -q "/user-$uid/" /proc/"$p"/cgroup 2>/dev/null || echo "$p"; done | head -1)
 if [ -n "$wpid" ]; then
-	[ "$(awk '/^CapEff/ { print $2 }' /proc/"$wpid"/status)" = 0000000000000000 ] &&
-		[ "$(awk '/^CapPrm/ { print $2 }' /proc/"$wpid"/status)" = 0000000000000000 ] &&
-		pass live/watcher-no-capabilities || fail live/watcher-no-capabilities
+	caps=$(awk '/^Cap(Inh|Prm|Eff|Bnd|Amb)/ { print $2 }' /proc/"$wpid"/status | sort -u)
+	[ "$caps" = 0000000000000000 ] && pass live/watcher-no-capabilities ||
+		fail live/watcher-no-capabilities "$(grep ^Cap /proc/"$wpid"/status)"
 	pass live/watcher-outside-user-cgroups
 else
 	fail live/watcher-outside-user-cgroups "$(pgrep -a nscg-watch)"
@@ -281,13 +274,16 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 [ -z "$left" ] && pass live/watchers-gone-at-logout || fail live/watchers-gone-at-logout "$left"
+[ -z "$(ls /run/nscg-status 2>/dev/null | grep -E "^($uid|$uid2)\.")" ] && pass live/watcher-sockets-gone ||
+	fail live/watcher-sockets-gone "$(ls /run/nscg-status)"
 
 # The OOM notice, on a real terminal (script(1)): one line within a
 # second, saying which limit; and the log's line. oom_notice = no keeps
 # the terminal quiet, not the log.
 write_policy "" "user.memory.max = 1G"
+# The terminal is the user's, as login and sshd make it.
 oom_run() { # TYPESCRIPT
-	script -qec "$RUN --tty=\$(tty) $svc $u sh -c 'sleep 0.5; tail /dev/zero; sleep 1.5; echo END'" \
+	script -qec "chown $u \$(tty); $RUN --tty=\$(tty) $svc $u sh -c 'sleep 0.5; tail /dev/zero; sleep 1.5; echo END'" \
 		"$1" >/dev/null </dev/null
 }
 oom_run "$d/ts1"
@@ -308,3 +304,27 @@ oom_run "$d/ts2"
 grep -q "OOM killer" "$d/ts2" && fail live/oom-notice-off || pass live/oom-notice-off
 grep -q "^END" <(tr -d '\r' <"$d/ts2") && pass live/oom-notice-off-session-goes-on ||
 	fail live/oom-notice-off-session-goes-on "$(cat -v "$d/ts2")"
+# A terminal that is not the user's gets no line (a console handed on).
+write_policy "" "user.memory.max = 1G"
+script -qec "$RUN --tty=\$(tty) $svc $u sh -c 'sleep 0.5; tail /dev/zero; sleep 1.5; echo END'" \
+	"$d/ts3" >/dev/null </dev/null
+grep -q "OOM killer" "$d/ts3" && fail live/oom-notice-only-users-terminal "$(cat -v "$d/ts3")" ||
+	pass live/oom-notice-only-users-terminal
+# With kill_on_close = no the leftovers run on, without a watcher: it
+# ends with the login's caller.
+write_policy "" "kill_on_close = no"
+"$RUN" "$svc" "$u" sh -c 'nohup sleep 30 >/dev/null 2>&1 & sleep 1' &
+r8=$!
+on_exit "pkill -u '$u' sleep 2>/dev/null"
+sleep 0.7
+mine=$(ours)
+wait "$r8"
+for _ in $(seq 50); do
+	alive=""
+	for p in $mine; do [ -e /proc/"$p" ] && ! grep -q '^State:.*Z' /proc/"$p"/status && alive="$alive $p"; done
+	[ -z "$alive" ] && break
+	sleep 0.1
+done
+[ -n "$mine" ] && [ -z "$alive" ] && pgrep -u "$u" sleep >/dev/null && pass live/watcher-ends-with-caller ||
+	fail live/watcher-ends-with-caller "watchers '$mine', left '$alive', sleep $(pgrep -u "$u" sleep)"
+pkill -u "$u" sleep
