@@ -43,9 +43,12 @@ dpkg-deb -e "$deb" "$ctl/DEBIAN"
 	pass deb/conffile || fail deb/conffile "$(cat "$ctl/DEBIAN/conffiles")"
 grep -q 'nscg-gc.timer' "$ctl/DEBIAN/postinst" && pass deb/gc-timer-enabled ||
 	fail deb/gc-timer-enabled "the postinst does not enable nscg-gc.timer"
-# The metrics' timer is the admin's to enable.
-! grep -q 'enable.*nscg-metrics' "$ctl/DEBIAN/postinst" && pass deb/metrics-timer-not-enabled ||
-	fail deb/metrics-timer-not-enabled "$(grep nscg-metrics "$ctl/DEBIAN/postinst")"
+# The metrics' timer is the admin's to enable: the postinst enables it
+# again only where it was enabled before, and never starts it.
+en=$(grep -B3 "deb-systemd-helper enable 'nscg-metrics.timer'" "$ctl/DEBIAN/postinst")
+grep -q "was-enabled 'nscg-metrics.timer'" <<<"$en" &&
+	! grep -q "deb-systemd-invoke.*start.*nscg-metrics" "$ctl/DEBIAN/postinst" &&
+	pass deb/metrics-timer-not-enabled || fail deb/metrics-timer-not-enabled "$(grep nscg-metrics "$ctl/DEBIAN/postinst")"
 # Built for systemd mode: the module loads libsystemd when a login needs
 # it (not linked: login and su would load it for every login), and the
 # package depends on it.
