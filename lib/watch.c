@@ -127,13 +127,20 @@ static int find_session(struct watcher *w)
 
 	if ((r = nscg_proc_cgroup_read(w->o->caller, &buf)) < 0)
 		return r;
-	/* The path in a hierarchy pam_nscg uses (not name=systemd's, nor a
-	 * controller it leaves alone): the session's in all of them. */
-	for (char *cur = buf; !path && nscg_proc_cgroup_next(&cur, &ctrls, &p);)
-		for (size_t i = 0; i < w->host.n && !path; i++)
+	/* The unified line's path where there is one; else the longest in a
+	 * hierarchy pam_nscg uses (not name=systemd's): systemd puts a scope
+	 * into some v1 hierarchies only, and leaves the rest at "/". */
+	for (char *cur = buf; nscg_proc_cgroup_next(&cur, &ctrls, &p);) {
+		if (!*ctrls) {
+			path = p;
+			break;
+		}
+		for (size_t i = 0; i < w->host.n; i++)
 			if (nscg_hier_used(&w->host.h[i]) &&
-			    w->host.h[i].ops->owns_line(&w->host.h[i], ctrls))
+			    w->host.h[i].ops->owns_line(&w->host.h[i], ctrls) &&
+			    (!path || strlen(p) > strlen(path)))
 				path = p;
+	}
 	const char *base = path ? strrchr(path, '/') : NULL;
 	if (!base || strlen(base + 1) >= sizeof(w->name))
 		return -ENOENT;
