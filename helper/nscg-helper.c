@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -57,6 +58,8 @@
 #define CTL_FD 3
 /* How long the module may take to join before the helper gives up. */
 #define RELEASE_TIMEOUT_MS 30000
+/* How long the watcher lets the login finish before it looks. */
+#define WATCH_SETTLE_MS 50
 
 static void usage(FILE *f)
 {
@@ -240,9 +243,17 @@ static int start_watcher(const struct watch_req *wr)
 	/* The group tty, as write(1) has it: the session's terminals are
 	 * the user's, mode 0620 group tty, and the watcher keeps no
 	 * capability to open them otherwise. */
-	struct group *tty = getgrnam("tty");
-	if (tty)
+	/* The group of /dev/ptmx is tty's where udev made it; else ask NSS
+	 * (files answer "tty" before any network source). */
+	struct stat ptmx;
+	struct group *tty;
+	if (stat("/dev/ptmx", &ptmx) == 0 && ptmx.st_gid != 0)
+		(void)setgroups(1, &ptmx.st_gid);
+	else if ((tty = getgrnam("tty")))
 		(void)setgroups(1, &tty->gr_gid);
+	/* Below the login's own work: it starts while the module opens the
+	 * session, and a notice within a second needs little. */
+	(void)setpriority(PRIO_PROCESS, 0, 10);
 	/* Bounded memory: 64 MiB, or less where the caller's hard limit is. */
 	struct rlimit as;
 	if (getrlimit(RLIMIT_AS, &as) == 0) {
@@ -273,6 +284,11 @@ static int start_watcher(const struct watch_req *wr)
 	    caller > INT32_MAX)
 		_exit(0);
 	o.caller = (pid_t)caller;
+	/* Out of the login's way: its last steps, and a close that follows
+	 * at once (su -c, cron), go first. Nothing is missed meanwhile: the
+	 * session's kills are counted from zero. */
+	const struct timespec settle = { 0, WATCH_SETTLE_MS * 1000000L };
+	nanosleep(&settle, NULL);
 	_exit(nscg_watch_run(&o));
 }
 

@@ -190,8 +190,13 @@ static int setup_events(struct watcher *w)
 		w->mem_hier = (int)i;
 		w->mem_fd = efd;
 	}
-	if (w->mem_hier >= 0)
+	/* Kills since the session began: its cgroup counts from zero, and
+	 * the watcher may look a moment after the first. The limits' counts
+	 * are the user cgroup's too, which is older: those from now on. */
+	if (w->mem_hier >= 0) {
 		read_counts(w, &w->seen);
+		w->seen.kills = 0;
+	}
 	/* A kernfs file polls ready until it is first read. */
 	char buf[512];
 	if (w->events_fd >= 0)
@@ -547,6 +552,8 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 			w.inside |= self.fd[i] >= 0;
 	nscg_cgroup_close(&self);
 	w.listen_fd = listen_status(&w);
+	if (w.mem_hier >= 0)
+		look(&w); /* a kill before the watcher looked */
 	while (session_alive(&w)) {
 		struct pollfd p[4];
 		nfds_t n = 0;
@@ -642,7 +649,7 @@ static int ask_one(const char *path, const struct ask *a)
 	/* Without blocking: a full backlog (a watcher that stopped
 	 * listening for a moment) is the next one's turn. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -ENOENT;
+		return errno == EAGAIN ? -EAGAIN : -ENOENT;
 	/* Only root's watcher is believed. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
 		return -ENOENT;
@@ -677,18 +684,30 @@ int nscg_watch_ask(uid_t uid, bool json, const char *session, FILE *out)
 	struct ask a = { json, session, out, nscg_now_ms() + ASK_TIMEOUT_MS };
 	_cleanup_closedir_ DIR *d = NULL;
 	char prefix[24];
-	int r = -ENOENT, asked = 0;
 
 	if (!status_dir_ok() || !(d = opendir(NSCG_STATUS_DIR)))
 		return -ENOENT;
 	snprintf(prefix, sizeof(prefix), "%u.", (unsigned)uid);
-	for (struct dirent *de; r == -ENOENT && asked < MAX_ASKED && (de = readdir(d));) {
-		char path[sizeof(NSCG_STATUS_DIR) + 256];
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
-			continue;
-		snprintf(path, sizeof(path), NSCG_STATUS_DIR "/%s", de->d_name);
-		asked++;
-		r = ask_one(path, &a);
+	/* Rounds over the user's sockets until one answers; a watcher that
+	 * stopped listening for a moment (its backlog full) is asked again
+	 * in the next round, until the deadline. */
+	for (;;) {
+		int r = -ENOENT, asked = 0;
+		bool busy = false;
+		rewinddir(d);
+		for (struct dirent *de; asked < MAX_ASKED && (de = readdir(d));) {
+			char path[sizeof(NSCG_STATUS_DIR) + 256];
+			if (strncmp(de->d_name, prefix, strlen(prefix)))
+				continue;
+			snprintf(path, sizeof(path), NSCG_STATUS_DIR "/%s", de->d_name);
+			asked++;
+			r = ask_one(path, &a);
+			busy |= r == -EAGAIN;
+			if (r != -ENOENT && r != -EAGAIN)
+				return r;
+		}
+		if (!busy || nscg_now_ms() + 50 >= a.deadline)
+			return -ENOENT;
+		nscg_sleep_ms(50);
 	}
-	return r;
 }
