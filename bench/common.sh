@@ -22,7 +22,7 @@ bench_cleanup() {
 	local uid
 	uid=$(id -u "$u" 2>/dev/null)
 	rm -f "/run/nscg/uid-$uid.lock" "/run/nscg/uid-$uid.swept" /run/nscg/sessions/uid-"$uid".*
-	rmdir /run/nscg/sessions /run/nscg/tmp /run/nscg 2>/dev/null || true
+	rmdir /run/nscg/sessions /run/nscg/tmp /run/nscg /run/nscg-status 2>/dev/null || true
 	userdel "$u" 2>/dev/null || true
 	rm -f /etc/pam.d/nscg-bench-*-$$
 	for h in /sys/fs/cgroup/*/"$parent"; do

@@ -96,7 +96,7 @@ remove_parent() {
 	rm -f "/run/nscg/uid-$uid.lock" "/run/nscg/uid-$uid.swept" /run/nscg/sessions/uid-"$uid".*
 	rmdir /run/nscg/sessions /run/nscg/tmp 2>/dev/null
 	rm -f /run/nscg/sweep.lock /run/nscg/sweep.stamp
-	rmdir /run/nscg 2>/dev/null
+	rmdir /run/nscg /run/nscg-status 2>/dev/null
 	true
 }
 
