@@ -247,22 +247,6 @@ static bool in_host_view(const char *verb)
 	return true;
 }
 
-/* The live sessions f selects, as root in the host's view. */
-static int read_status(const struct nscg_status_filter *f, struct nscg_status *st)
-{
-	struct nscg_host host;
-	int r;
-
-	if (nscg_host_detect(NULL, &host, &err_log) < 0)
-		return -ENOENT;
-	r = nscg_status_read(&host, f, st);
-	nscg_host_close(&host);
-	if (r < 0)
-		nscg_log_errno(&err_log, LOG_ERR, r, "cannot read the sessions in %s/sessions",
-			       NSCG_RUN_DIR);
-	return r;
-}
-
 /* USER's uid into f (a name, or a number for a uid without one). */
 static int filter_user(const char *user, struct nscg_status_filter *f)
 {
@@ -286,6 +270,32 @@ static int filter_user(const char *user, struct nscg_status_filter *f)
 	f->by_uid = true;
 	f->uid = pw.pw_uid;
 	return 0;
+}
+
+/* What status, metrics, terminate and apply act on, as root in the host's
+ * view: the host's cgroups in *host (close it) and the live sessions of
+ * USER (NULL: all), or the one session, in *st (free it). EXIT_CLEAN or
+ * EXIT_USAGE, said why. */
+static int root_status(const char *verb, const char *user, const char *session,
+		       struct nscg_host *host, struct nscg_status *st)
+{
+	struct nscg_status_filter f = { .session = session };
+	int r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "nscgctl: %s needs root\n", verb);
+		return EXIT_USAGE;
+	}
+	if (!in_host_view(verb) || (user && filter_user(user, &f) < 0) ||
+	    nscg_host_detect(NULL, host, &err_log) < 0)
+		return EXIT_USAGE;
+	if ((r = nscg_status_read(host, &f, st)) < 0) {
+		nscg_log_errno(&err_log, LOG_ERR, r, "cannot read the sessions in %s/sessions",
+			       NSCG_RUN_DIR);
+		nscg_host_close(host);
+		return EXIT_USAGE;
+	}
+	return EXIT_CLEAN;
 }
 
 /* An ordinary user's own sessions, from inside one of them too: the
@@ -317,14 +327,14 @@ static int user_status(const char *user, const char *session, bool json)
 
 static int cmd_status(const char *user, const char *session, bool json)
 {
-	struct nscg_status_filter f = { .session = session };
 	struct nscg_status st;
+	struct nscg_host host;
 
 	if (geteuid() != 0)
 		return user_status(user, session, json);
-	if (!in_host_view("status") || (user && filter_user(user, &f) < 0) ||
-	    read_status(&f, &st) < 0)
+	if (root_status("status", user, session, &host, &st) != EXIT_CLEAN)
 		return EXIT_USAGE;
+	nscg_host_close(&host);
 	if (json)
 		nscg_status_print_json(stdout, &st);
 	else
@@ -342,18 +352,15 @@ static int cmd_status(const char *user, const char *session, bool json)
  * directory renamed over it, so that a collector never reads half. */
 static int cmd_metrics(const char *output)
 {
-	struct nscg_status_filter f = { 0 };
 	struct nscg_status st;
+	struct nscg_host host;
 	char tmp[4096];
 	FILE *out = stdout;
 	int fd = -1;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "nscgctl: metrics needs root\n");
+	if (root_status("metrics", NULL, NULL, &host, &st) != EXIT_CLEAN)
 		return EXIT_USAGE;
-	}
-	if (!in_host_view("metrics") || read_status(&f, &st) < 0)
-		return EXIT_USAGE;
+	nscg_host_close(&host);
 	if (output) {
 		int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", output);
 		if (n < 0 || (size_t)n >= sizeof(tmp) || (fd = mkostemp(tmp, O_CLOEXEC)) < 0 ||
@@ -433,38 +440,20 @@ static int cmd_gc(const char *conf, bool dry_run, bool quiet)
 	return st.stuck ? EXIT_STUCK : EXIT_CLEAN;
 }
 
-/* The sessions to steer, as root in the host's view; none is an error. */
-static int steer_targets(const char *verb, const char *user, const char *session,
-			 struct nscg_status *st)
-{
-	struct nscg_status_filter f = { .session = session };
-
-	if (geteuid() != 0) {
-		fprintf(stderr, "nscgctl: %s needs root\n", verb);
-		return EXIT_USAGE;
-	}
-	if (!in_host_view(verb) || (user && filter_user(user, &f) < 0) || read_status(&f, st) < 0)
-		return EXIT_USAGE;
-	return EXIT_CLEAN;
-}
-
 static int cmd_terminate(const char *user, const char *session)
 {
 	struct nscg_status st;
 	struct nscg_host host;
-	int r = steer_targets("terminate", user, session, &st);
+	int r = root_status("terminate", user, session, &host, &st);
 
 	if (r != EXIT_CLEAN)
 		return r;
 	if (!st.nsess) {
 		fprintf(stderr, "nscgctl: no live session %s%s\n", session ? session : "of ",
 			session ? "" : user);
+		nscg_host_close(&host);
 		nscg_status_free(&st);
 		return EXIT_NOTFOUND;
-	}
-	if (nscg_host_detect(NULL, &host, &err_log) < 0) {
-		nscg_status_free(&st);
-		return EXIT_USAGE;
 	}
 	r = nscg_terminate(&host, &st, &err_log);
 	nscg_host_close(&host);
@@ -477,25 +466,21 @@ static int cmd_apply(const char *conf, const char *user, const struct nscg_apply
 	struct nscg_policy *p = NULL;
 	struct nscg_status st;
 	struct nscg_host host;
-	int r = steer_targets("apply", user, NULL, &st);
+	int r = root_status("apply", user, NULL, &host, &st);
 
 	if (r != EXIT_CLEAN)
 		return r;
 	if (load(conf, false, &p) < 0) {
-		nscg_status_free(&st);
-		return EXIT_USAGE;
-	}
-	if (nscg_policy_errors(p)) {
+		r = EXIT_USAGE;
+	} else if (nscg_policy_errors(p)) {
 		print_diags(p);
 		fprintf(stderr, "nscgctl: the policy has errors: nothing applied\n");
 		r = EXIT_POLICY;
-	} else if (nscg_host_detect(NULL, &host, &err_log) < 0) {
-		r = EXIT_USAGE;
 	} else {
 		r = nscg_apply(&host, p, &st, o, &err_log);
-		nscg_host_close(&host);
 		r = r < 0 ? EXIT_USAGE : r > 0 ? EXIT_HELD : EXIT_CLEAN;
 	}
+	nscg_host_close(&host);
 	nscg_policy_free(p);
 	nscg_status_free(&st);
 	return r;

@@ -316,6 +316,13 @@ int nscg_record_read(uid_t uid, const char *session, struct nscg_record *rec)
 	return r;
 }
 
+int nscg_status_socket(uid_t uid, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, NSCG_STATUS_DIR "/%u.%s", (unsigned)uid, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int nscg_record_remove(uid_t uid, const char *session)
 {
 	_cleanup_close_ int dfd = sessions_dir(false, NULL);
@@ -327,8 +334,8 @@ int nscg_record_remove(uid_t uid, const char *session)
 	/* The watcher's socket goes with the record (watch.h): a watcher
 	 * killed with its session leaves it. */
 	char sock[160];
-	snprintf(sock, sizeof(sock), NSCG_STATUS_DIR "/%u.%s", (unsigned)uid, session);
-	(void)unlink(sock);
+	if (nscg_status_socket(uid, session, sock, sizeof(sock)) == 0)
+		(void)unlink(sock);
 	return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 

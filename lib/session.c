@@ -634,16 +634,15 @@ void nscg_session_record(const struct nscg_session *s, const struct nscg_login *
 	};
 	snprintf(rec->user, sizeof(rec->user), "%s", l->user);
 	snprintf(rec->session, sizeof(rec->session), "%s", s->name);
-	if (rec->mode == NSCG_REC_STANDALONE)
+	if (rec->mode == NSCG_REC_STANDALONE) {
 		snprintf(rec->parent, sizeof(rec->parent), "%s", s->parent);
-	else
-		snprintf(rec->parent, sizeof(rec->parent), "user.slice/user-%u.slice",
-			 (unsigned)s->uid);
-	if (rec->mode == NSCG_REC_STANDALONE)
 		snprintf(rec->cgroup, sizeof(rec->cgroup), "%s/user-%u/%s", rec->parent,
 			 (unsigned)s->uid, s->name);
-	else
+	} else {
+		snprintf(rec->parent, sizeof(rec->parent), "user.slice/user-%u.slice",
+			 (unsigned)s->uid);
 		snprintf(rec->cgroup, sizeof(rec->cgroup), "%s/%s", rec->parent, s->name);
+	}
 	nscg_record_text(rec->service, sizeof(rec->service), l->service);
 	nscg_record_text(rec->tty, sizeof(rec->tty), l->tty);
 	nscg_record_text(rec->rhost, sizeof(rec->rhost), l->rhost);

@@ -41,6 +41,23 @@ struct counts {
 	uint64_t sess_hits, user_hits; /* the session's and the user's limit reached */
 };
 
+/* Events counted in a one-second window. */
+struct window {
+	uint64_t start_ms;
+	unsigned n;
+};
+
+/* Count one more in wd; at max, stop listening until the window ends. */
+static void count_in_window(struct window *wd, unsigned max, uint64_t *deaf_until_ms)
+{
+	uint64_t now = nscg_now_ms();
+
+	if (now >= wd->start_ms + 1000)
+		*wd = (struct window){ .start_ms = now };
+	if (++wd->n >= max)
+		*deaf_until_ms = wd->start_ms + 1000;
+}
+
 struct watcher {
 	const struct nscg_watch_opts *o;
 	struct nscg_host host;
@@ -57,8 +74,8 @@ struct watcher {
 	uint64_t pending; /* kills not told yet */
 	uint64_t last_notice_ms;
 	uint64_t look_until_ms; /* after an OOM event, look again until then */
-	uint64_t refusal_window_ms, request_window_ms, deaf_until_ms; /* see serve() */
-	unsigned refusals, requests;
+	struct window refusals, requests; /* see serve() */
+	uint64_t deaf_until_ms; /* the socket not listened to until then */
 	int caller_fd; /* a pidfd of the caller: the login ends with it */
 	uint64_t mem_quiet_until_ms; /* memory events not looked at until then */
 };
@@ -221,10 +238,7 @@ static bool status_dir_ok(void)
 static int listen_status(const struct watcher *w)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), NSCG_STATUS_DIR "/%u.%s",
-			 (unsigned)w->o->uid, w->name);
-
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+	if (nscg_status_socket(w->o->uid, w->name, sa.sun_path, sizeof(sa.sun_path)) < 0)
 		return -ENAMETOOLONG;
 	if (mkdir(NSCG_STATUS_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
@@ -273,24 +287,12 @@ static void serve(struct watcher *w)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != w->o->uid && cred.uid != 0)) {
 		nscg_close(fd);
-		uint64_t now = nscg_now_ms();
-		if (now >= w->refusal_window_ms + 1000) {
-			w->refusal_window_ms = now;
-			w->refusals = 0;
-		}
-		if (++w->refusals >= REFUSALS_PER_S)
-			w->deaf_until_ms = w->refusal_window_ms + 1000;
+		count_in_window(&w->refusals, REFUSALS_PER_S, &w->deaf_until_ms);
 		return;
 	}
 	/* The user's own requests run outside their limits too (standalone):
 	 * at most REQUESTS_PER_S a second, then none until the next. */
-	uint64_t now0 = nscg_now_ms();
-	if (now0 >= w->request_window_ms + 1000) {
-		w->request_window_ms = now0;
-		w->requests = 0;
-	}
-	if (++w->requests >= REQUESTS_PER_S)
-		w->deaf_until_ms = w->request_window_ms + 1000;
+	count_in_window(&w->requests, REQUESTS_PER_S, &w->deaf_until_ms);
 	/* The request within CLIENT_TIMEOUT_MS in all, however it trickles. */
 	set_timeouts(fd, CLIENT_TIMEOUT_MS);
 	uint64_t deadline = nscg_now_ms() + CLIENT_TIMEOUT_MS;
@@ -340,6 +342,19 @@ static void serve(struct watcher *w)
 	}
 	free(out);
 	nscg_close(fd);
+}
+
+/* The session's cgroup.procs (from the first hierarchy that has it), at
+ * most max bytes, read into *buf (malloc'd). */
+static int read_procs(const struct watcher *w, size_t max, char **buf, size_t *len)
+{
+	for (size_t i = 0; i < w->host.n; i++) {
+		_cleanup_close_ int fd = w->sess.fd[i] < 0 ? -1 :
+				openat(w->sess.fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return nscg_read_fd(fd, max, buf, len);
+	}
+	return -ENOENT;
 }
 
 /* The terminal device of a tty_nr (field 7 of /proc/PID/stat): a pty's
@@ -397,29 +412,24 @@ static void tell_terminals(const struct watcher *w, const char *line, size_t len
 			(void)!write(w->o->tty_fd, line, len);
 		told[nt++] = st.st_rdev;
 	}
-	for (size_t i = 0; i < w->host.n; i++) {
-		_cleanup_free_ char *buf = NULL;
-		_cleanup_close_ int fd = w->sess.fd[i] < 0 ? -1 :
-				openat(w->sess.fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || nscg_read_fd(fd, 1u << 20, &buf, NULL) < 0)
+	_cleanup_free_ char *buf = NULL;
+	if (read_procs(w, 1u << 20, &buf, NULL) < 0)
+		return;
+	unsigned looked = 0;
+	for (char *pid = strtok(buf, "\n"); pid && nt < MAX_TERMINALS && looked++ < MAX_PIDS_LOOKED;
+	     pid = strtok(NULL, "\n")) {
+		unsigned long tty = pid_tty(pid);
+		char path[64];
+		bool seen = false;
+		for (size_t k = 0; k < nt; k++)
+			seen |= told[k] == (dev_t)tty;
+		if (!tty || seen || !tty_path(tty, path, sizeof(path)))
 			continue;
-		unsigned looked = 0;
-		for (char *pid = strtok(buf, "\n"); pid && nt < MAX_TERMINALS && looked++ < MAX_PIDS_LOOKED;
-		     pid = strtok(NULL, "\n")) {
-			unsigned long tty = pid_tty(pid);
-			char path[64];
-			bool seen = false;
-			for (size_t k = 0; k < nt; k++)
-				seen |= told[k] == (dev_t)tty;
-			if (!tty || seen || !tty_path(tty, path, sizeof(path)))
-				continue;
-			told[nt++] = (dev_t)tty; /* tried: once is enough */
-			_cleanup_close_ int t = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-			if (t >= 0 && fstat(t, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == (dev_t)tty &&
-			    st.st_uid == w->o->uid && isatty(t))
-				(void)!write(t, line, len);
-		}
-		break;
+		told[nt++] = (dev_t)tty; /* tried: once is enough */
+		_cleanup_close_ int t = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+		if (t >= 0 && fstat(t, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == (dev_t)tty &&
+		    st.st_uid == w->o->uid && isatty(t))
+			(void)!write(t, line, len);
 	}
 }
 
@@ -497,19 +507,13 @@ static bool memory_event(struct watcher *w)
 /* Whether a process other than this one is in the session's cgroup. */
 static bool others_in(const struct watcher *w)
 {
+	_cleanup_free_ char *buf = NULL;
 	char me[24];
-	size_t ml = (size_t)snprintf(me, sizeof(me), "%d\n", (int)getpid());
+	size_t ml = (size_t)snprintf(me, sizeof(me), "%d\n", (int)getpid()), len;
 
-	for (size_t i = 0; i < w->host.n; i++) {
-		_cleanup_free_ char *buf = NULL;
-		_cleanup_close_ int fd = w->sess.fd[i] < 0 ? -1 :
-				openat(w->sess.fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC);
-		size_t len;
-		if (fd < 0 || nscg_read_fd(fd, 4u << 20, &buf, &len) < 0)
-			continue;
-		return len > ml || (len > 0 && strncmp(buf, me, ml));
-	}
-	return false;
+	if (read_procs(w, 4u << 20, &buf, &len) < 0)
+		return false;
+	return len > ml || (len > 0 && strncmp(buf, me, ml));
 }
 
 /* Whether the session still has a process (cgroup.events, else a look);
@@ -528,6 +532,17 @@ static bool session_alive(const struct watcher *w)
 		return !strstr(buf, "populated 0");
 	}
 	return nscg_cgroup_populated(&w->host, &w->sess) > 0;
+}
+
+/* Whether an fd put to sleep until until_ms is polled again by now; if
+ * not, the poll's *timeout ends no later than its wake-up. */
+static bool awake(uint64_t until_ms, uint64_t now, int *timeout)
+{
+	if (now >= until_ms)
+		return true;
+	if (*timeout > (int)(until_ms - now))
+		*timeout = (int)(until_ms - now);
+	return false;
 }
 
 int nscg_watch_run(const struct nscg_watch_opts *o)
@@ -563,14 +578,10 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 			p[n++] = (struct pollfd){ .fd = w.caller_fd, .events = POLLIN };
 		if (w.events_fd >= 0 && !w.inside)
 			p[n++] = (struct pollfd){ .fd = w.events_fd, .events = POLLPRI };
-		if (w.mem_fd >= 0 && now >= w.mem_quiet_until_ms)
+		if (w.mem_fd >= 0 && awake(w.mem_quiet_until_ms, now, &timeout))
 			p[n++] = (struct pollfd){ .fd = w.mem_fd, .events = w.mem_v2 ? POLLPRI : POLLIN };
-		else if (w.mem_fd >= 0 && timeout > (int)(w.mem_quiet_until_ms - now))
-			timeout = (int)(w.mem_quiet_until_ms - now);
-		if (w.listen_fd >= 0 && now >= w.deaf_until_ms)
+		if (w.listen_fd >= 0 && awake(w.deaf_until_ms, now, &timeout))
 			p[n++] = (struct pollfd){ .fd = w.listen_fd, .events = POLLIN };
-		else if (w.listen_fd >= 0 && timeout > (int)(w.deaf_until_ms - now))
-			timeout = (int)(w.deaf_until_ms - now);
 		if (w.pending) {
 			uint64_t due = w.last_notice_ms + NOTICE_INTERVAL_MS;
 			int left = due > now ? (int)(due - now) : 0;
@@ -607,9 +618,9 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 		}
 	}
 	if (w.listen_fd >= 0) {
-		char path[128];
-		snprintf(path, sizeof(path), NSCG_STATUS_DIR "/%u.%s", (unsigned)o->uid, w.name);
-		(void)unlink(path);
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		if (nscg_status_socket(o->uid, w.name, path, sizeof(path)) == 0)
+			(void)unlink(path);
 	}
 	return 0;
 }

@@ -44,6 +44,10 @@ struct nscg_watch_opts {
  * status for the watcher (0). */
 int nscg_watch_run(const struct nscg_watch_opts *o);
 
+/* The path of the status socket of uid's session name, into buf; -ENAMETOOLONG
+ * if it does not fit. (In record.c: a record's removal takes the socket.) */
+int nscg_status_socket(uid_t uid, const char *name, char *buf, size_t len);
+
 /* nscgctl status as its user: ask a watcher of one of uid's sessions
  * for the status (json or the table; session: NULL or an ID) and copy
  * the answer to out. Only a watcher that is root's is believed. Returns
