@@ -84,9 +84,11 @@ st=$(ms "$build/nscgctl" status)
 js=$(ms "$build/nscgctl" status --json)
 me=$(ms "$build/nscgctl" metrics)
 uid1=$(id -u "$u")
-us=$(ms setpriv --reuid="$uid1" --regid=65534 --clear-groups "$build/nscgctl" status)
+# A copy the user can reach, wherever the checkout is.
+install -m 0755 "$build/nscgctl" "$d/nscgctl"
+us=$(ms setpriv --reuid="$uid1" --regid=65534 --clear-groups "$d/nscgctl" status)
 rows=$("$build/nscgctl" status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(len(j["sessions"]), len(j["users"]))')
-urows=$(setpriv --reuid="$uid1" --regid=65534 --clear-groups "$build/nscgctl" status --json |
+urows=$(setpriv --reuid="$uid1" --regid=65534 --clear-groups "$d/nscgctl" status --json |
 	python3 -c 'import json,sys; j=json.load(sys.stdin); print(len(j["sessions"]))')
 rss=$(for p in $(pgrep -x nscg-watch); do awk '/^VmRSS/ { print $2 }' /proc/"$p"/status; done |
 	awk '{ s += $1; n++ } END { if (n) printf "%.0f", s / n }')

@@ -11,6 +11,10 @@ CTL=$BUILD/nscgctl
 
 session_fixture nscgt-l
 plain_service
+# What the test users run: a copy they can reach, as the checkout may be
+# in a directory of root's alone (mktemp -d).
+UCTL=$d/nscgctl
+install -m 0755 "$CTL" "$UCTL"
 write_policy "" "user.memory.max = 1G"
 sessions_left() {
 	ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null |
@@ -66,7 +70,7 @@ expect live/status-other-user-empty 0 "$CTL" status root --json
 [ "$(printf '%s' "$OUT" | json 'len(j["sessions"])')" = 0 ] && pass live/status-filtered ||
 	fail live/status-filtered "$OUT"
 # As the user, outside any session: their own, from their sessions' watchers.
-expect live/status-as-user 0 setpriv --reuid="$uid" --regid=65534 --clear-groups "$CTL" status
+expect live/status-as-user 0 setpriv --reuid="$uid" --regid=65534 --clear-groups "$UCTL" status
 contains live/status-as-user-own "$OUT" "$u"
 
 # Metrics: promtool's strict check, and the file written whole.
@@ -150,7 +154,7 @@ wait "$r4"; b=$?
 [ ! -d /sys/fs/cgroup/memory/"$parent"/user-"$uid" ] && pass live/terminate-user-cgroup-gone ||
 	fail live/terminate-user-cgroup-gone
 expect live/terminate-usage 2 "$CTL" terminate
-expect live/terminate-needs-root 2 setpriv --reuid="$uid" --regid=65534 --clear-groups "$CTL" terminate --user "$u"
+expect live/terminate-needs-root 2 setpriv --reuid="$uid" --regid=65534 --clear-groups "$UCTL" terminate --user "$u"
 
 # What a hostile remote host name carries (PAM_RHOST comes from DNS)
 # never reaches a terminal or breaks the JSON.
@@ -193,15 +197,15 @@ on_exit "kill $r6 $r7 2>/dev/null"
 wait_sessions 1
 for _ in $(seq 50); do [ "$(ls /run/nscg-status 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 # As the user, from inside a session of theirs: their sessions only.
-expect live/user-status-inside 0 "$RUN" "$svc" "$u" "$CTL" status --json
+expect live/user-status-inside 0 "$RUN" "$svc" "$u" "$UCTL" status --json
 j=$OUT
 [ "$(printf '%s' "$j" | json 'sorted(set(s["uid"] for s in j["sessions"])), len(j["sessions"]), len(j["users"])')" = "[$uid] 2 1" ] &&
 	pass live/user-status-own-only || fail live/user-status-own-only "$j"
-expect live/user-status-table 0 "$RUN" "$svc" "$u" "$CTL" status
+expect live/user-status-table 0 "$RUN" "$svc" "$u" "$UCTL" status
 contains live/user-status-table-user "$OUT" "$u"
 lacks live/user-status-table-no-other "$OUT" "$u2"
-expect live/user-status-other-user 2 "$RUN" "$svc" "$u" "$CTL" status "$u2"
-expect live/user-status-no-such-session 3 "$RUN" "$svc" "$u" "$CTL" status --session 0badc0de
+expect live/user-status-other-user 2 "$RUN" "$svc" "$u" "$UCTL" status "$u2"
+expect live/user-status-no-such-session 3 "$RUN" "$svc" "$u" "$UCTL" status --session 0badc0de
 # Another user's process gets nothing from the user's watcher, and a
 # socket of the user's name bound by another user is not believed.
 # The socket of the session r7 holds (those of the sessions just ended
@@ -232,7 +236,7 @@ for _ in range(1000):
     except OSError:
         pass
     s.close()' "$sock"
-expect live/watcher-after-flood 0 "$RUN" "$svc" "$u" "$CTL" status
+expect live/watcher-after-flood 0 "$RUN" "$svc" "$u" "$UCTL" status
 contains live/watcher-after-flood-answers "$OUT" "$u"
 # Nobody but root binds a socket where nscgctl looks for its watchers.
 got=$(setpriv --reuid="$uid2" --regid=65534 --clear-groups /usr/bin/python3 -c '
