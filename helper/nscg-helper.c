@@ -6,7 +6,7 @@
  * it stays there, so that nothing of it is ever charged to the user's
  * limits. It keeps only CAP_SYS_ADMIN, sets no_new_privs, unshares the
  * mount, IPC and UTS namespaces, makes "/" a recursive slave and mounts
- * the private /dev/shm and /tmp the policy asks for, meanwhile the
+ * the private /dev/shm, /tmp and /proc the policy asks for, meanwhile the
  * module makes the session's cgroups, moves itself in and makes the
  * cgroup namespace there. Then the helper sets the hostname, joins that
  * cgroup namespace (the module passes it on the socket) and remounts
@@ -168,6 +168,8 @@ static int keep_only_sys_admin(void)
 struct private_mounts {
 	bool shm, tmp;
 	uint64_t shm_size, tmp_size;
+	bool hide_pids, proc_gid_set;
+	gid_t proc_gid;
 };
 
 /* The session's watcher, if asked for (watch.h). */
@@ -385,6 +387,40 @@ static int mount_tmpfs(const char *where, uint64_t size)
 	return 0;
 }
 
+/* hide_processes: a procfs of the session's own on /proc (DESIGN.md
+ * §7), showing only the processes the reader may ptrace, and all of
+ * them to members of the exempt group. Each mount has options of its
+ * own since Linux 5.8; before, a new proc mount shares the host's
+ * superblock, and its hidepid would hide the host's processes from
+ * logind and polkit too. So it is refused there, and on any kernel the
+ * new mount must be a superblock of its own, or it goes again. */
+static int mount_proc(const struct private_mounts *pm)
+{
+	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct utsname un;
+	struct stat host, mine;
+	char opts[48] = "hidepid=invisible";
+
+	if (uname(&un) < 0)
+		return fail(-errno, "cannot read the kernel's release");
+	if (!nscg_kernel_at_least(un.release, 5, 8))
+		return fail(-EINVAL,
+			    "hide_processes needs Linux 5.8 or later, where each procfs mount "
+			    "has options of its own; this kernel is %s", un.release);
+	if (pm->proc_gid_set)
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",gid=%u",
+			 (unsigned)pm->proc_gid);
+	if (stat("/proc", &host) < 0)
+		return fail(-errno, "cannot look at /proc");
+	if (mount("proc", "/proc", "proc", flags, opts) < 0)
+		return fail(-errno, "cannot mount a procfs with %s on /proc", opts);
+	if (stat("/proc", &mine) < 0 || mine.st_dev == host.st_dev) {
+		(void)umount2("/proc", MNT_DETACH);
+		return fail(-EINVAL, "the new /proc is the host's: its options would reach the host");
+	}
+	return 0;
+}
+
 /* In two steps. First the new mount, IPC and UTS namespaces (a mount
  * namespace copies the whole mount table) and the private mounts; "M"
  * tells the module. When it has made its cgroup namespace it says "C"
@@ -423,11 +459,13 @@ static int run_session(unsigned ns, const struct private_mounts *pm, const struc
 	if ((ns & NSCG_NS_MOUNT) && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return fail(-errno, "cannot make / a slave mount");
 	/* Private /dev/shm and /tmp: their pages go with the session. */
-	if ((pm->shm || pm->tmp) && !(ns & NSCG_NS_MOUNT))
-		return fail(-EINVAL, "a private /dev/shm or /tmp needs the mount namespace");
+	if ((pm->shm || pm->tmp || pm->hide_pids) && !(ns & NSCG_NS_MOUNT))
+		return fail(-EINVAL, "a private /dev/shm, /tmp or /proc needs the mount namespace");
 	if (pm->shm && (r = mount_tmpfs("/dev/shm", pm->shm_size)))
 		return r;
 	if (pm->tmp && (r = mount_tmpfs("/tmp", pm->tmp_size)))
+		return r;
+	if (pm->hide_pids && (r = mount_proc(pm)))
 		return r;
 	if (nscg_write_all(CTL_FD, "M\n", 2) < 0 ||
 	    !await_module('C', hostname, sizeof(hostname), &cgns))
@@ -488,7 +526,7 @@ static int run_check(void)
 	if (pfd >= 0)
 		close((int)pfd);
 	/* Only non-root cgroups have cgroup.kill: ask the kernel version. */
-	struct utsname un;
+	struct utsname un = { 0 };
 	unsigned major = 0, minor = 0;
 	if (uname(&un) == 0)
 		sscanf(un.release, "%u.%u", &major, &minor);
@@ -496,6 +534,9 @@ static int run_check(void)
 			(major > 5 || (major == 5 && minor >= 14));
 	check_feature("cgroup.kill", has_kill,
 		      has_kill ? NULL : "freezer and SIGKILL instead");
+	bool per_mount_proc = nscg_kernel_at_least(un.release, 5, 8);
+	check_feature("procfs options per mount", per_mount_proc,
+		      per_mount_proc ? NULL : "hide_processes is refused");
 	check_feature("running as root", geteuid() == 0,
 		      geteuid() == 0 ? NULL : "sessions need root");
 	nscg_host_close(&host);
@@ -517,6 +558,8 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'U' },
 		{ "tty", required_argument, NULL, 't' },
 		{ "no-notice", no_argument, NULL, 'N' },
+		{ "hide-processes", no_argument, NULL, 'P' },
+		{ "proc-gid", required_argument, NULL, 'g' },
 		{ 0 },
 	};
 	unsigned ns = NSCG_NS_ALL;
@@ -571,6 +614,19 @@ int main(int argc, char **argv)
 		case 'N':
 			wr.notice = false;
 			break;
+		case 'P':
+			pm.hide_pids = true;
+			break;
+		case 'g': {
+			uint64_t gid;
+			if (nscg_parse_u64(optarg, &gid) < 0 || gid >= UINT32_MAX) {
+				fprintf(stderr, "nscg-helper: bad gid '%s'\n", optarg);
+				return 2;
+			}
+			pm.proc_gid = (gid_t)gid;
+			pm.proc_gid_set = true;
+			break;
+		}
 		default:
 			usage(stderr);
 			return 2;

@@ -234,7 +234,7 @@ static int reap(pid_t pid, unsigned timeout_ms)
 static void exec_helper(int helper_fd, int sock, unsigned mask,
 			const struct nscg_private_mounts *pm, const struct nscg_helper_watch *w)
 {
-	char ns[64] = "", shm[24], tmp[24], uid[16], *argv[20];
+	char ns[64] = "", shm[24], tmp[24], gid[16], uid[16], *argv[24];
 	size_t o = 0;
 	int argc = 0;
 	sigset_t all;
@@ -287,6 +287,13 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)pm->tmp_size);
 		argv[argc++] = "--tmp";
 		argv[argc++] = tmp;
+	}
+	if (pm && pm->hide_pids)
+		argv[argc++] = "--hide-processes";
+	if (pm && pm->hide_pids && pm->proc_gid_set) {
+		snprintf(gid, sizeof(gid), "%u", (unsigned)pm->proc_gid);
+		argv[argc++] = "--proc-gid";
+		argv[argc++] = gid;
 	}
 	if (w && w->on) {
 		snprintf(uid, sizeof(uid), "%u", (unsigned)w->uid);

@@ -66,12 +66,17 @@ int nscg_ns_open_host(struct nscg_ns_saved *host);
  * file checked is the file run), or -errno with a log line. */
 int nscg_helper_open(const char *path, const struct nscg_log *log);
 
-/* Fresh tmpfs mounts the helper makes in the session's mount namespace,
+/* Fresh mounts the helper makes in the session's mount namespace,
  * before it enters the session's cgroups (so the mounts themselves are
- * not charged to the user; their pages are, to whoever writes them). */
+ * not charged to the user; their pages are, to whoever writes them):
+ * tmpfs on /dev/shm and /tmp, and a procfs on /proc that shows the
+ * session only the processes it may ptrace (hide_processes). */
 struct nscg_private_mounts {
 	bool shm, tmp; /* on /dev/shm, on /tmp */
 	uint64_t shm_size, tmp_size; /* bytes; 0: the kernel's default */
+	bool hide_pids;
+	bool proc_gid_set; /* members of proc_gid see every process */
+	gid_t proc_gid;
 };
 
 /* The session's watcher the helper forks (watch.h), if on. */

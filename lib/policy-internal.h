@@ -32,6 +32,7 @@ enum key_type {
 	T_CPUSET,
 	T_TMPFS_SIZE, /* shm_size, tmp_size: auto or a size */
 	T_PRIVATE_TMP,
+	T_GROUP, /* a group name or number; empty: none */
 };
 
 struct key_def {

@@ -40,6 +40,8 @@ const struct key_def nscg_keys[NSCG_KEY_COUNT] = {
 	[NSCG_KEY_TMP_SIZE] = { "tmp_size", T_TMPFS_SIZE, false, "auto" },
 	[NSCG_KEY_LIMIT_USER_MANAGER] = { "limit_user_manager", T_BOOL, false, "yes" },
 	[NSCG_KEY_OOM_NOTICE] = { "oom_notice", T_BOOL, false, "yes" },
+	[NSCG_KEY_HIDE_PROCESSES] = { "hide_processes", T_BOOL, false, "no" },
+	[NSCG_KEY_HIDE_PROCESSES_GROUP] = { "hide_processes_group", T_GROUP, false, "" },
 	LIMIT_DEFS("user."),
 	LIMIT_DEFS("session."),
 };
@@ -219,7 +221,7 @@ int nscg_value_parse(enum nscg_key key, const char *text, const struct nscg_valu
 
 	v->str = NULL;
 	v->cpus = NULL;
-	if (!*text && k->type != T_HOSTNAME && k->type != T_WORDS) {
+	if (!*text && k->type != T_HOSTNAME && k->type != T_WORDS && k->type != T_GROUP) {
 		snprintf(why, whylen, "empty value");
 		return -EINVAL;
 	}
@@ -302,6 +304,14 @@ int nscg_value_parse(enum nscg_key key, const char *text, const struct nscg_valu
 		}
 		break;
 	}
+	case T_GROUP:
+		if (*text && !nscg_name_is_valid(text)) {
+			snprintf(why, whylen,
+				 "expected a group name or number (1 to %d characters without '/', ':', spaces or control characters)",
+				 NSCG_NAME_MAX);
+			return -EINVAL;
+		}
+		break;
 	case T_PRIVATE_TMP:
 		if (word_eq(text, "host"))
 			v->num = NSCG_TMP_HOST;
@@ -505,6 +515,9 @@ void nscg_value_format(enum nscg_key key, const struct nscg_value *v,
 	}
 	case T_HOSTNAME:
 		snprintf(buf, len, "%s", *v->str ? v->str : "(keep the host's)");
+		break;
+	case T_GROUP:
+		snprintf(buf, len, "%s", *v->str ? v->str : "(none)");
 		break;
 	case T_CPUSET:
 		nscg_cpuset_format(v->cpus, buf, len);

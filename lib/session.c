@@ -321,17 +321,42 @@ static uint64_t tmpfs_size(const struct nscg_resolved *res, enum nscg_key key)
 	return 0;
 }
 
-/* The fresh tmpfs mounts of the session: a private /dev/shm and, with
- * private_tmp = session, /tmp; they need the mount namespace. */
-static void private_mounts(const struct nscg_resolved *res, unsigned ns_mask,
-			   struct nscg_private_mounts *pm)
+/* The fresh mounts of the session: a private /dev/shm and, with
+ * private_tmp = session, /tmp, where there is a mount namespace; and
+ * with hide_processes, /proc, which must have one: a session that
+ * cannot hide what the admin asked to hide is an error, never a
+ * session that shows it. */
+static int private_mounts(const struct nscg_resolved *res, unsigned ns_mask,
+			  struct nscg_private_mounts *pm, const struct nscg_log *log)
 {
+	const char *group = res->v[NSCG_KEY_HIDE_PROCESSES_GROUP].str;
 	bool mnt = ns_mask & NSCG_NS_MOUNT;
+	int r;
 
-	pm->shm = mnt && res->v[NSCG_KEY_PRIVATE_SHM].num;
-	pm->tmp = mnt && res->v[NSCG_KEY_PRIVATE_TMP].num == NSCG_TMP_SESSION;
-	pm->shm_size = tmpfs_size(res, NSCG_KEY_SHM_SIZE);
-	pm->tmp_size = tmpfs_size(res, NSCG_KEY_TMP_SIZE);
+	*pm = (struct nscg_private_mounts){
+		.shm = mnt && res->v[NSCG_KEY_PRIVATE_SHM].num,
+		.tmp = mnt && res->v[NSCG_KEY_PRIVATE_TMP].num == NSCG_TMP_SESSION,
+		.shm_size = tmpfs_size(res, NSCG_KEY_SHM_SIZE),
+		.tmp_size = tmpfs_size(res, NSCG_KEY_TMP_SIZE),
+		.hide_pids = res->v[NSCG_KEY_HIDE_PROCESSES].num != 0,
+	};
+	if (!pm->hide_pids)
+		return 0;
+	if (!mnt) {
+		nscg_log(log, LOG_ERR,
+			 "hide_processes = yes needs the mount namespace, which namespaces leaves out");
+		return -EINVAL;
+	}
+	if (!group || !*group)
+		return 0;
+	if ((r = nscg_group_gid(group, &pm->proc_gid)) < 0) {
+		char esc[80];
+		nscg_log_errno(log, LOG_ERR, r, "cannot look up hide_processes_group '%s'",
+			       nscg_escape(group, esc, sizeof(esc)));
+		return r;
+	}
+	pm->proc_gid_set = true;
+	return 0;
 }
 
 /* Errors a user can cause from inside their own limits: a fork refused
@@ -530,11 +555,12 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 	 * caller is in the user's scope already: its fork is the user's to
 	 * refuse. */
 	bool exposed = nscg_cgroup_delegated(&s->host, &s->orig);
+	struct nscg_private_mounts pm;
+	if (private_mounts(res, s->ns_mask, &pm, log) < 0)
+		goto out;
 	if (s->ns_mask) {
-		struct nscg_private_mounts pm;
 		if ((helper_fd = nscg_helper_open(res->v[NSCG_KEY_HELPER].str, log)) < 0)
 			goto out;
-		private_mounts(res, s->ns_mask, &pm);
 		const struct nscg_helper_watch w = {
 			.on = true, .uid = s->uid, .user = user, .tty = req->tty,
 			.notice = res->v[NSCG_KEY_OOM_NOTICE].num != 0,

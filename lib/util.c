@@ -174,6 +174,15 @@ bool nscg_name_is_valid(const char *name)
 	return true;
 }
 
+bool nscg_kernel_at_least(const char *release, unsigned major, unsigned minor)
+{
+	unsigned ma, mi;
+
+	if (!release || sscanf(release, "%u.%u", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 const char *nscg_escape(const char *s, char *buf, size_t len)
 {
 	size_t o = 0;
@@ -332,6 +341,39 @@ int nscg_user_groups(const char *user, gid_t gid, char ***names, size_t *n)
 	*names = TAKE_PTR(v);
 	*n = out;
 	return 0;
+}
+
+int nscg_group_gid(const char *group, gid_t *gid)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t buflen = 1024;
+	uint64_t n;
+	int r;
+
+	if (nscg_parse_u64(group, &n) == 0) {
+		if (n >= UINT32_MAX)
+			return -ERANGE;
+		*gid = (gid_t)n;
+		return 0;
+	}
+	for (;;) {
+		struct group gr, *res = NULL;
+		char *nb = realloc(buf, buflen);
+		if (!nb)
+			return -ENOMEM;
+		buf = nb;
+		r = getgrnam_r(group, &gr, buf, buflen, &res);
+		if (r == ERANGE && buflen < (1u << 20)) {
+			buflen *= 2;
+			continue;
+		}
+		if (r != 0)
+			return -r;
+		if (!res)
+			return -ENOENT;
+		*gid = gr.gr_gid;
+		return 0;
+	}
 }
 
 uint64_t nscg_now_ms(void)

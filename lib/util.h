@@ -86,6 +86,14 @@ void nscg_format_bytes(uint64_t bytes, char *buf, size_t len);
  * whitespace or control characters, not "." or "..". */
 bool nscg_name_is_valid(const char *name);
 
+/* The gid of a group given by name (NSS) or by number. -ENOENT if NSS
+ * has no such group, another -errno if the lookup failed. */
+int nscg_group_gid(const char *group, gid_t *gid);
+
+/* Whether a kernel release string ("6.1.0-13-amd64", uname(2)) is at
+ * least major.minor; false for one that does not start with numbers. */
+bool nscg_kernel_at_least(const char *release, unsigned major, unsigned minor);
+
 /* Copy s into buf (of len bytes) with every non-printable byte, backslash
  * and quote escaped C-style, truncated with "..." if it does not fit.
  * For putting untrusted names into log lines. Returns buf. */

@@ -165,6 +165,8 @@ static void test_bad_values(void)
 		{ "kill_on_close = maybe", "yes or no" },
 		{ "private_shm = maybe", "yes or no" },
 		{ "private_tmp = shared", "not one of the accepted words" },
+		{ "hide_processes = some", "yes or no" },
+		{ "hide_processes_group = a:b", "a group name or number" },
 		{ "shm_size = 512K", "at least 1M" },
 		{ "tmp_size = max", "or auto" },
 		{ "enabled =", "empty value" },

@@ -77,6 +77,28 @@ static void test_escape(void)
 	CHECK(strlen(b) < sizeof(b) && !strchr(b, '\n'));
 }
 
+static void test_kernel_release(void)
+{
+	CHECK(nscg_kernel_at_least("5.8.0", 5, 8));
+	CHECK(nscg_kernel_at_least("6.1.0-13-amd64", 5, 8));
+	CHECK(nscg_kernel_at_least("5.10.0", 5, 8)); /* 10 > 8, not "1" < "8" */
+	CHECK(!nscg_kernel_at_least("5.7.19", 5, 8));
+	CHECK(!nscg_kernel_at_least("4.19.0-21-amd64", 5, 8));
+	CHECK(!nscg_kernel_at_least("5", 5, 8));
+	CHECK(!nscg_kernel_at_least("", 5, 8));
+	CHECK(!nscg_kernel_at_least(NULL, 5, 8));
+}
+
+static void test_group_gid(void)
+{
+	gid_t g = 1;
+
+	CHECK(nscg_group_gid("root", &g) == 0 && g == 0);
+	CHECK(nscg_group_gid("4242", &g) == 0 && g == 4242);
+	CHECK(nscg_group_gid("no-such-group-nscg", &g) == -ENOENT);
+	CHECK(nscg_group_gid("4294967295", &g) == -ERANGE);
+}
+
 static void test_logind_parse(void)
 {
 	struct nscg_logind_session ls;
@@ -156,6 +178,8 @@ const struct test util_tests[] = {
 	{ "util/format_bytes", test_format_bytes },
 	{ "util/hostile_names", test_hostile_names },
 	{ "util/escape", test_escape },
+	{ "util/kernel-release", test_kernel_release },
+	{ "util/group-gid", test_group_gid },
 	{ "util/logind_parse", test_logind_parse },
 	{ "util/cpuset_bytes", test_cpuset_bytes },
 	{ "util/proc_stat", test_proc_stat },
