@@ -52,7 +52,7 @@ DEFS    += -DHAVE_SYSTEMD=1
 SD_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 
-LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/status.c lib/watch.c lib/sweep.c lib/usertmp.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
+LIB_SRC := lib/util.c lib/log.c lib/limits.c lib/arena.c lib/policy-values.c lib/policy-load.c lib/policy-resolve.c lib/policy-ini.c lib/cgroup.c lib/cgroup-v1.c lib/cgroup-v2.c lib/ns.c lib/record.c lib/status.c lib/watch.c lib/sweep.c lib/usertmp.c lib/delegate.c lib/session.c lib/manager-standalone.c lib/manager-systemd.c lib/logind.c lib/sdbus.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNSCG := $(B)/libnscg.a
 

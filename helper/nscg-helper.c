@@ -179,6 +179,7 @@ struct watch_req {
 	const char *user;
 	const char *tty; /* PAM_TTY, or NULL */
 	bool notice;
+	bool delegate;
 };
 
 /* The session's terminal from PAM_TTY ("/dev/pts/3" or "tty1"), for
@@ -236,6 +237,7 @@ static int start_watcher(const struct watch_req *wr)
 	(void)setsid();
 	prctl(PR_SET_NAME, "nscg-watch", 0, 0, 0);
 	struct nscg_watch_opts o = { .uid = wr->uid, .user = wr->user, .notice = wr->notice,
+				     .delegate = wr->delegate,
 				     .tty_fd = wr->notice ? open_tty(wr->tty) : -1 };
 	int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (adj >= 0) {
@@ -288,9 +290,11 @@ static int start_watcher(const struct watch_req *wr)
 	o.caller = (pid_t)caller;
 	/* Out of the login's way: its last steps, and a close that follows
 	 * at once (su -c, cron), go first. Nothing is missed meanwhile: the
-	 * session's kills are counted from zero. */
+	 * session's kills are counted from zero. With delegate the watcher
+	 * has the login's first processes to move, at once. */
 	const struct timespec settle = { 0, WATCH_SETTLE_MS * 1000000L };
-	nanosleep(&settle, NULL);
+	if (!wr->delegate)
+		nanosleep(&settle, NULL);
 	_exit(nscg_watch_run(&o));
 }
 
@@ -560,6 +564,7 @@ int main(int argc, char **argv)
 		{ "no-notice", no_argument, NULL, 'N' },
 		{ "hide-processes", no_argument, NULL, 'P' },
 		{ "proc-gid", required_argument, NULL, 'g' },
+		{ "delegate", no_argument, NULL, 'D' },
 		{ 0 },
 	};
 	unsigned ns = NSCG_NS_ALL;
@@ -616,6 +621,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			pm.hide_pids = true;
+			break;
+		case 'D':
+			wr.delegate = true;
 			break;
 		case 'g': {
 			uint64_t gid;

@@ -6,6 +6,7 @@
 
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -580,6 +581,14 @@ int nscg_cgroup_populated(const struct nscg_host *host, const struct nscg_cgroup
 		char buf[16];
 		if (cg->fd[i] < 0)
 			continue;
+		/* v2 counts the cgroups below too (a delegated subtree). */
+		uint64_t v;
+		if (host->h[i].ops == &nscg_backend_v2 &&
+		    nscg_read_keyed(cg->fd[i], "cgroup.events", "populated", &v) == 0) {
+			if (v)
+				return 1;
+			continue;
+		}
 		int r = nscg_read_at(cg->fd[i], "cgroup.procs", buf, sizeof(buf));
 		if (r < 0)
 			return r;
@@ -715,6 +724,46 @@ void nscg_cgroup_open_child(const struct nscg_host *host, const struct nscg_cgro
 					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
+/* Deeper than a delegated subtree may be (NSCG_DELEGATE_MAX_DEPTH below
+ * two levels of ours). */
+#define RMDIR_MAX_DEPTH 40
+
+/* Remove the cgroups below dirfd, depth first. A directory that is not
+ * root's (a delegated subtree, delegate.h) becomes root's before it is
+ * read, so that nobody can make another cgroup in it meanwhile. */
+static int rmdir_below(int dirfd, unsigned depth)
+{
+	struct stat st;
+	int ret = 0;
+
+	if (depth > RMDIR_MAX_DEPTH)
+		return -ELOOP;
+	if (fstat(dirfd, &st) < 0)
+		return -errno;
+	if ((st.st_uid != 0 || st.st_gid != 0) && fchownat(dirfd, "", 0, 0, AT_EMPTY_PATH) < 0)
+		return -errno;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	if (!dir) {
+		ret = -errno;
+		nscg_close(fd);
+		return ret;
+	}
+	for (struct dirent *e; (e = readdir(dir));) {
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		_cleanup_close_ int child = openat(dirfd, e->d_name,
+						   O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		int r = child < 0 ? -errno : rmdir_below(child, depth + 1);
+		if (r == 0 && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = -errno;
+		if (r < 0 && r != -ENOENT && ret == 0)
+			ret = r;
+	}
+	closedir(dir);
+	return ret;
+}
+
 int nscg_cgroup_rmdir(const struct nscg_host *host,
 		      const struct nscg_cgroup *parent, const char *name,
 		      unsigned timeout_ms)
@@ -729,7 +778,17 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 			if (unlinkat(parent->fd[i], name, AT_REMOVEDIR) == 0 ||
 			    errno == ENOENT)
 				break;
-			/* EBUSY: the last task is still leaving. */
+			/* EBUSY: the last task is still leaving, or cgroups
+			 * are below (a delegated session's). */
+			if (errno == EBUSY) {
+				_cleanup_close_ int fd = openat(parent->fd[i], name,
+								O_PATH | O_DIRECTORY | O_CLOEXEC |
+									O_NOFOLLOW);
+				if (fd >= 0)
+					(void)rmdir_below(fd, 0);
+				if (unlinkat(parent->fd[i], name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+					break;
+			}
 			if (errno != EBUSY || nscg_now_ms() >= deadline) {
 				if (ret == 0)
 					ret = -errno; /* the first error */

@@ -180,7 +180,16 @@ static enum nscg_open_result standalone_open(struct nscg_session *s, const struc
 	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &lim);
 	if (nscg_cgroup_apply(&s->host, &s->sess, &lim, "session", log) < 0)
 		goto fail;
-	if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
+	/* delegate: the caller goes into the subtree that is to be the root
+	 * of the session's cgroup namespace, and leaves it once that is made
+	 * (session.c). */
+	if (s->delegate && nscg_delegate_make(&s->host, &s->sess, s->uid, s->gid,
+					      s->deleg_descendants, s->deleg_depth, &s->deleg,
+					      log) < 0)
+		goto fail;
+	r = s->delegate ? nscg_write_at(s->deleg.user, "cgroup.procs", "0") :
+			  nscg_cgroup_attach(&s->host, &s->sess, 0);
+	if (r < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
 		goto fail;
 	}

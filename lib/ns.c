@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ns.h"
 
+#include "cgroup.h"
 #include "util.h"
 
 #include <errno.h>
@@ -308,6 +309,8 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 		}
 		if (!w->notice)
 			argv[argc++] = "--no-notice";
+		if (w->delegate)
+			argv[argc++] = "--delegate";
 	}
 	argv[argc] = NULL;
 	char *envp[] = { NULL };
@@ -507,9 +510,29 @@ static int send_moved(int sock, const char *hostname, int nsfd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == n ? 0 : -errno;
 }
 
-int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
-			  const char *hostname, const struct nscg_ns_saved *saved,
-			  unsigned timeout_ms, const struct nscg_log *log)
+/* The caller, in the cgroup namespace it made, moves to the cgroup
+ * leave_to, outside the namespace's root: across that root only from
+ * outside (nsdelegate), so there and back again. */
+static int leave_ns_root(const struct nscg_ns_saved *saved, int nsfd, int leave_to,
+			 const struct nscg_log *log)
+{
+	int host = -1, r;
+
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if (nscg_ns_kinds[i].bit == NSCG_NS_CGROUP)
+			host = saved->fd[i];
+	if (host < 0 || setns(host, CLONE_NEWCGROUP) < 0)
+		return nscg_log_errno(log, LOG_ERR, host < 0 ? -EBADF : -errno,
+				      "cannot return to the caller's cgroup namespace");
+	r = nscg_write_at(leave_to, "cgroup.procs", "0");
+	if (setns(nsfd, CLONE_NEWCGROUP) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "cannot rejoin the session's cgroup namespace");
+	return r < 0 ? nscg_log_errno(log, LOG_ERR, r, "cannot leave the cgroup namespace's root") : 0;
+}
+
+int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask, const char *hostname,
+			  const struct nscg_ns_saved *saved, int leave_to, unsigned timeout_ms,
+			  const struct nscg_log *log)
 {
 	_cleanup_close_ int nsfd = -1;
 	int r;
@@ -527,6 +550,8 @@ int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
 			r = nscg_log_errno(log, LOG_ERR, -errno, "cannot open the cgroup namespace");
 			goto undo;
 		}
+		if (leave_to >= 0 && (r = leave_ns_root(saved, nsfd, leave_to, log)) < 0)
+			goto undo;
 	}
 	/* "M": the helper has made the other namespaces, in the caller's
 	 * cgroups as they were at the fork. Then "C<hostname>" (a session's

@@ -86,6 +86,7 @@ struct nscg_helper_watch {
 	const char *user;
 	const char *tty; /* PAM_TTY, or NULL */
 	bool notice; /* oom_notice */
+	bool delegate; /* the session's processes go into its delegated subtree */
 };
 
 /* A helper between nscg_helper_spawn and nscg_ns_enter_session (or
@@ -119,11 +120,14 @@ void nscg_helper_abort(struct nscg_helper *h);
  * (rooted there) in the caller, wait at most timeout_ms each for the
  * helper's namespaces and for its view of cgroupfs (it joins that cgroup
  * namespace to mount it, and sets hostname: NULL or "" keeps it), join
- * its namespaces, restore the cwd, release and reap it. On failure the
- * caller's namespaces are restored from saved and the helper is gone;
- * the helper's own errno is returned where it reported one. */
-int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask,
-			  const char *hostname, const struct nscg_ns_saved *saved, unsigned timeout_ms,
+ * its namespaces, restore the cwd, release and reap it. With leave_to
+ * (an fd of a cgroup of the unified hierarchy; -1: none) the caller moves
+ * there once the cgroup namespace is made, before the helper goes on: out
+ * of the namespace's root (delegate.h). On failure the caller's
+ * namespaces are restored from saved and the helper is gone; the
+ * helper's own errno is returned where it reported one. */
+int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask, const char *hostname,
+			  const struct nscg_ns_saved *saved, int leave_to, unsigned timeout_ms,
 			  const struct nscg_log *log);
 
 #endif

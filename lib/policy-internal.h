@@ -33,6 +33,8 @@ enum key_type {
 	T_TMPFS_SIZE, /* shm_size, tmp_size: auto or a size */
 	T_PRIVATE_TMP,
 	T_GROUP, /* a group name or number; empty: none */
+	T_CGROUP_COUNT, /* delegate_max_descendants: 1 to NSCG_DELEGATE_MAX */
+	T_CGROUP_DEPTH, /* delegate_max_depth: 1 to NSCG_DELEGATE_MAX_DEPTH */
 };
 
 struct key_def {

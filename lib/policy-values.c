@@ -42,6 +42,9 @@ const struct key_def nscg_keys[NSCG_KEY_COUNT] = {
 	[NSCG_KEY_OOM_NOTICE] = { "oom_notice", T_BOOL, false, "yes" },
 	[NSCG_KEY_HIDE_PROCESSES] = { "hide_processes", T_BOOL, false, "no" },
 	[NSCG_KEY_HIDE_PROCESSES_GROUP] = { "hide_processes_group", T_GROUP, false, "" },
+	[NSCG_KEY_DELEGATE] = { "delegate", T_BOOL, false, "no" },
+	[NSCG_KEY_DELEGATE_MAX_DESCENDANTS] = { "delegate_max_descendants", T_CGROUP_COUNT, false, "64" },
+	[NSCG_KEY_DELEGATE_MAX_DEPTH] = { "delegate_max_depth", T_CGROUP_DEPTH, false, "8" },
 	LIMIT_DEFS("user."),
 	LIMIT_DEFS("session."),
 };
@@ -284,6 +287,16 @@ int nscg_value_parse(enum nscg_key key, const char *text, const struct nscg_valu
 		}
 		v->num = n;
 		return 0;
+	case T_CGROUP_COUNT:
+	case T_CGROUP_DEPTH: {
+		unsigned most = k->type == T_CGROUP_COUNT ? NSCG_DELEGATE_MAX : NSCG_DELEGATE_MAX_DEPTH;
+		if (nscg_parse_u64(text, &n) < 0 || n < 1 || n > most) {
+			snprintf(why, whylen, "expected a count from 1 to %u", most);
+			return -EINVAL;
+		}
+		v->num = n;
+		return 0;
+	}
 	case T_NAMESPACES:
 		if (word_eq(text, "none")) {
 			v->num = 0;
@@ -469,6 +482,8 @@ void nscg_value_format(enum nscg_key key, const struct nscg_value *v,
 	case T_SESSIONS:
 	case T_PIDS:
 	case T_WEIGHT:
+	case T_CGROUP_COUNT:
+	case T_CGROUP_DEPTH:
 		if (v->num == NSCG_UNLIMITED)
 			snprintf(buf, len, "max");
 		else

@@ -47,6 +47,9 @@ enum nscg_key {
 	NSCG_KEY_OOM_NOTICE,
 	NSCG_KEY_HIDE_PROCESSES,
 	NSCG_KEY_HIDE_PROCESSES_GROUP,
+	NSCG_KEY_DELEGATE,
+	NSCG_KEY_DELEGATE_MAX_DESCENDANTS,
+	NSCG_KEY_DELEGATE_MAX_DEPTH,
 	NSCG_KEY_LIMITS, /* first limit key */
 	NSCG_KEY_COUNT = NSCG_KEY_LIMITS + 2 * NSCG_LIMIT_COUNT,
 };
@@ -66,6 +69,10 @@ static inline enum nscg_key nscg_limit_key(enum nscg_level level,
 }
 
 enum nscg_on_error { NSCG_ON_ERROR_DENY, NSCG_ON_ERROR_ALLOW };
+/* The most cgroups, and levels of them, delegate may let a session make. */
+#define NSCG_DELEGATE_MAX 1000u
+#define NSCG_DELEGATE_MAX_DEPTH 32u
+
 /* private_tmp: the host's /tmp, one tmpfs per user, or per session. */
 enum nscg_private_tmp { NSCG_TMP_HOST, NSCG_TMP_USER, NSCG_TMP_SESSION };
 /* shm_size and tmp_size: 0 is "auto" (a quarter of the memory limit). */

@@ -9,6 +9,7 @@
 #define NSCG_SESSION_INTERNAL_H
 
 #include "cgroup.h"
+#include "delegate.h"
 #include "logind.h"
 #include "ns.h"
 #include "policy.h"
@@ -32,8 +33,12 @@ struct nscg_session {
 	unsigned ns_mask;
 	bool kill_on_close;
 	bool user_tmp; /* private_tmp = user: the user's tmpfs is on /tmp */
+	bool delegate; /* delegate = yes: a subtree of the session for its user */
+	struct nscg_delegation deleg; /* standalone: its cgroups (delegate.h) */
+	unsigned deleg_descendants, deleg_depth; /* the policy's bounds */
 	unsigned bus_timeout_ms;
 	uid_t uid;
+	gid_t gid; /* the user's primary group */
 	pid_t opener; /* the process that opened it: only it may close it */
 	char parent[160]; /* the policy's cgroup_parent */
 	char name[48]; /* session-ID, session-ID.scope or nscg-UID-ID.scope */

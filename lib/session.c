@@ -486,6 +486,26 @@ static enum nscg_open_result decide(const struct nscg_open_req *req, struct deci
 	return pick_manager(d->policy, d->pw.pw_uid, user, &d->ls, &d->mgr, log);
 }
 
+/* delegate = yes (delegate.h): standalone, on a host that can, with the
+ * cgroup namespace whose root the delegated subtree is, and the mount
+ * namespace for the session's view of it. Refused otherwise: on_error. */
+static int delegation_possible(struct nscg_session *s, const struct nscg_log *log)
+{
+	if (nscg_delegate_check(&s->host, log) < 0)
+		return -EOPNOTSUPP;
+	if (s->mgr != &nscg_manager_standalone) {
+		nscg_log(log, LOG_ERR, "delegate = yes is not offered in %s mode", s->mgr->name);
+		return -EOPNOTSUPP;
+	}
+	if ((s->ns_mask & (NSCG_NS_CGROUP | NSCG_NS_MOUNT)) != (NSCG_NS_CGROUP | NSCG_NS_MOUNT)) {
+		nscg_log(log, LOG_ERR,
+			 "delegate = yes needs the cgroup and mount namespaces, which namespaces leaves out");
+		return -EINVAL;
+	}
+	s->delegate = true;
+	return 0;
+}
+
 static struct nscg_session *session_new(void)
 {
 	struct nscg_session *s = calloc(1, sizeof(*s));
@@ -495,6 +515,7 @@ static struct nscg_session *session_new(void)
 	nscg_cgroup_init(&s->orig);
 	nscg_cgroup_init(&s->user);
 	nscg_cgroup_init(&s->sess);
+	nscg_delegation_init(&s->deleg);
 	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
 		s->saved.fd[i] = -1;
 	s->saved.cwd = -1;
@@ -525,6 +546,7 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 	}
 	s->mgr = d->mgr;
 	s->uid = d->pw.pw_uid;
+	s->gid = d->pw.pw_gid;
 	s->opener = getpid();
 	s->bus_timeout_ms = req->bus_timeout_ms ? req->bus_timeout_ms : NSCG_BUS_TIMEOUT_MS;
 	unsigned helper_timeout = req->helper_timeout_ms ? req->helper_timeout_ms : 10000;
@@ -533,6 +555,10 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 	s->kill_on_close = res->v[NSCG_KEY_KILL_ON_CLOSE].num != 0;
 	if (nscg_host_detect(NULL, &s->host, log) < 0)
 		goto out;
+	if (res->v[NSCG_KEY_DELEGATE].num && delegation_possible(s, log) < 0)
+		goto out;
+	s->deleg_descendants = (unsigned)res->v[NSCG_KEY_DELEGATE_MAX_DESCENDANTS].num;
+	s->deleg_depth = (unsigned)res->v[NSCG_KEY_DELEGATE_MAX_DEPTH].num;
 	if ((r = nscg_cgroup_open_of(&s->host, 0, NULL, &s->orig)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot open the caller's cgroups");
 		goto out;
@@ -563,7 +589,7 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 			goto out;
 		const struct nscg_helper_watch w = {
 			.on = true, .uid = s->uid, .user = user, .tty = req->tty,
-			.notice = res->v[NSCG_KEY_OOM_NOTICE].num != 0,
+			.notice = res->v[NSCG_KEY_OOM_NOTICE].num != 0, .delegate = s->delegate,
 		};
 		r = nscg_helper_spawn(helper_fd, s->ns_mask, &pm, &w, &helper, log);
 		if (r < 0) {
@@ -599,7 +625,8 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 			goto out;
 		}
 		expand_hostname(res->v[NSCG_KEY_HOSTNAME].str, user, s->id, host, sizeof(host));
-		r = nscg_ns_enter_session(&helper, s->ns_mask, host, &s->saved, helper_timeout, log);
+		r = nscg_ns_enter_session(&helper, s->ns_mask, host, &s->saved,
+					  s->delegate ? s->deleg.caller : -1, helper_timeout, log);
 		if (r < 0) {
 			/* The caller's cgroup namespace is charged to the
 			 * user's cgroups, and in a logind session the helper's
@@ -608,6 +635,12 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 				ret = refuse_user_caused(user, r, exposed, log);
 			goto out;
 		}
+		/* The caller has left the delegated subtree (delegate.h), which
+		 * may now have controllers for the user's cgroups. */
+		if (s->delegate && (r = nscg_delegate_enable(&s->host, &s->deleg)) < 0)
+			nscg_log_errno(log, LOG_WARNING, r,
+				       "delegate: cannot enable the controllers below %s",
+				       NSCG_DELEGATE_USER);
 		if (tmp_fd >= 0) {
 			if (nscg_user_tmp_attach(TAKE_FD(tmp_fd), log) < 0) {
 				(void)nscg_ns_restore(&s->saved, s->ns_mask);
@@ -728,6 +761,7 @@ void nscg_session_free(struct nscg_session *s)
 	nscg_cgroup_close(&s->orig);
 	nscg_cgroup_close(&s->user);
 	nscg_cgroup_close(&s->sess);
+	nscg_delegation_close(&s->deleg);
 	nscg_ns_close(&s->saved);
 	nscg_host_close(&s->host);
 	free(s);

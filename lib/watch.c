@@ -2,6 +2,7 @@
 #include "watch.h"
 
 #include "cgroup.h"
+#include "delegate.h"
 #include "record.h"
 #include "status.h"
 #include "util.h"
@@ -78,6 +79,9 @@ struct watcher {
 	uint64_t deaf_until_ms; /* the socket not listened to until then */
 	int caller_fd; /* a pidfd of the caller: the login ends with it */
 	uint64_t mem_quiet_until_ms; /* memory events not looked at until then */
+	/* delegate: NAME/caller, and NAME/user/login's cgroup.procs */
+	int herd_from, herd_to;
+	uint64_t start_ms, herd_next_ms;
 };
 
 /* Requests of the session's user served in a second. */
@@ -158,19 +162,90 @@ static int find_session(struct watcher *w)
 			    (!path || strlen(p) > strlen(path)))
 				path = p;
 	}
-	const char *base = path ? strrchr(path, '/') : NULL;
-	if (!base || strlen(base + 1) >= sizeof(w->name))
+	/* delegate: the caller is in the session's NAME/caller. */
+	size_t plen = path ? strlen(path) : 0, clen = strlen("/" NSCG_DELEGATE_CALLER);
+	if (w->o->delegate &&
+	    (plen <= clen || strcmp(path + plen - clen, "/" NSCG_DELEGATE_CALLER)))
 		return -ENOENT;
-	snprintf(w->name, sizeof(w->name), "%s", base + 1);
-	if (nscg_record_read(w->o->uid, w->name, &rec) < 0 || strcmp(rec.cgroup, path + 1))
+	if (w->o->delegate)
+		plen -= clen;
+	const char *base = path ? memrchr(path, '/', plen) : NULL;
+	if (!base || (size_t)(path + plen - base - 1) >= sizeof(w->name))
+		return -ENOENT;
+	snprintf(w->name, sizeof(w->name), "%.*s", (int)(path + plen - base - 1), base + 1);
+	if (nscg_record_read(w->o->uid, w->name, &rec) < 0 ||
+	    strlen(rec.cgroup) != plen - 1 || strncmp(rec.cgroup, path + 1, plen - 1))
 		return -ENOENT; /* not (or no longer) the session */
-	if ((r = nscg_cgroup_open_of(&w->host, w->o->caller, w->name, &w->sess)) < 0)
+	if ((r = nscg_cgroup_open_of(&w->host, w->o->caller,
+				     w->o->delegate ? NSCG_DELEGATE_CALLER : w->name, &w->sess)) < 0)
 		return r;
-	for (size_t i = 0; i < w->host.n; i++)
-		if (w->sess.fd[i] >= 0)
-			w->user.fd[i] = openat(w->sess.fd[i], "..",
+	for (size_t i = 0; i < w->host.n; i++) {
+		if (w->sess.fd[i] < 0)
+			continue;
+		if (w->o->delegate) {
+			/* The unified hierarchy alone (delegate.h). */
+			w->herd_from = w->sess.fd[i];
+			w->sess.fd[i] = openat(w->herd_from, "..",
 					       O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			w->herd_to = w->sess.fd[i] < 0 ? -1 :
+				openat(w->sess.fd[i],
+				       NSCG_DELEGATE_USER "/" NSCG_DELEGATE_LOGIN "/cgroup.procs",
+				       O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (w->herd_to < 0)
+				return -errno;
+		}
+		w->user.fd[i] = openat(w->sess.fd[i], "..",
+				       O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	return 0;
+}
+
+/* Whether every uid of process pid (real, effective, saved, file
+ * system) is uid: a process of the user's, no longer root's on its way
+ * to being theirs. */
+static bool owned_by(const char *pid, uid_t uid)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *l = strstr(buf, "\nUid:");
+	unsigned r, e, sv, fs;
+	return l && sscanf(l + 5, "%u %u %u %u", &r, &e, &sv, &fs) == 4 && r == uid && e == uid &&
+	       sv == uid && fs == uid;
+}
+
+/* delegate: move the user's processes the caller forked in NAME/caller
+ * (the shell, sshd's session child) to NAME/user/login, where the user
+ * may manage them; the caller and what is still root's stay. Looked at
+ * often while the login starts, then less (watch.h). */
+static void herd(struct watcher *w, uint64_t now)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+
+	uint64_t age = now - w->start_ms;
+	w->herd_next_ms = now + (age < 2000 ? 10 : age < 60000 ? 100 : 500);
+	_cleanup_close_ int fd = openat(w->herd_from, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || nscg_read_fd(fd, 64u << 10, &buf, &len) < 0)
+		return;
+	char caller[24];
+	snprintf(caller, sizeof(caller), "%d", (int)w->o->caller);
+	for (char *p = buf, *next; p && *p; p = next) {
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strcmp(p, caller) || !owned_by(p, w->o->uid))
+			continue;
+		/* A process that ended meanwhile is ESRCH: nothing to do. */
+		(void)!write(w->herd_to, p, strlen(p));
+	}
 }
 
 /* The OOM events of the session's memory controller, and the end of the
@@ -548,7 +623,8 @@ static bool awake(uint64_t until_ms, uint64_t now, int *timeout)
 int nscg_watch_run(const struct nscg_watch_opts *o)
 {
 	struct watcher w = { .o = o, .mem_hier = -1, .mem_fd = -1, .events_fd = -1,
-			     .listen_fd = -1, .caller_fd = -1 };
+			     .listen_fd = -1, .caller_fd = -1, .herd_from = -1, .herd_to = -1,
+			     .start_ms = nscg_now_ms() };
 
 	nscg_cgroup_init(&w.sess);
 	nscg_cgroup_init(&w.user);
@@ -589,6 +665,10 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 		}
 		if (w.look_until_ms > now && timeout > LOOK_AGAIN_MS)
 			timeout = LOOK_AGAIN_MS;
+		if (w.herd_to >= 0 && awake(w.herd_next_ms, now, &timeout)) {
+			herd(&w, now);
+			(void)awake(w.herd_next_ms, now, &timeout);
+		}
 		int r = poll(p, n, timeout);
 		if (r < 0 && errno != EINTR)
 			break;

@@ -9,7 +9,7 @@
  * is root's), and ends when the session has no other process left or
  * its cgroup is gone.
  *
- * It does two things:
+ * It does two things, and a third for a session with delegate = yes:
  *  - when the kernel's OOM killer ends a process of the session, it
  *    writes one line to the session's terminal (oom_notice) and one to
  *    the log: which limit was reached, and that nscgctl status shows the
@@ -18,7 +18,12 @@
  *    the host's cgroups from inside the session: on the unix socket
  *    NSCG_STATUS_DIR/UID.NAME (a directory only root writes, so nobody
  *    else can bind there), to peers of that uid (or root) only, one
- *    request at a time, each bounded by a second, at most 5 a second.
+ *    request at a time, each bounded by a second, at most 5 a second;
+ *  - delegate: it moves the user's processes that the caller forks in
+ *    NAME/caller, root's, to NAME/user/login, in the user's subtree, as
+ *    they come: every 10 ms for the login's first 2 s, then every 100 ms
+ *    for a minute, then every 500 ms. Until then they are under the
+ *    session's limits all the same. (The kernel tells nobody of a fork.)
  * It ends with the login's caller (a pidfd), or when the session has no
  * other process left or its cgroup is gone. */
 #ifndef NSCG_WATCH_H
@@ -38,6 +43,8 @@ struct nscg_watch_opts {
 	pid_t caller; /* the login's caller, in the session's cgroups by now */
 	int tty_fd; /* the session's terminal, opened for writing; -1: none */
 	bool notice; /* oom_notice: a line on the terminal */
+	bool delegate; /* the caller is in NAME/caller; its user's processes go
+			* to NAME/user/login (delegate.h) */
 };
 
 /* Watch the session the caller is in until it ends; returns the exit

@@ -80,7 +80,7 @@ static int enter(int hfd, unsigned mask, const char *hostname,
 	struct nscg_helper h;
 	int r = nscg_helper_spawn(hfd, mask, NULL, NULL, &h, &tlog);
 
-	return r < 0 ? r : nscg_ns_enter_session(&h, mask, hostname, saved, timeout_ms, &tlog);
+	return r < 0 ? r : nscg_ns_enter_session(&h, mask, hostname, saved, -1, timeout_ms, &tlog);
 }
 
 /* The login process: into the session cgroup, into the namespaces, look,
@@ -191,7 +191,7 @@ static int full_cgroup_login(const char *helper, const struct nscg_host *host,
 	if (p > 0)
 		waitpid(p, NULL, 0);
 	logbuf[0] = '\0';
-	T("full-enter", nscg_ns_enter_session(&h, NSCG_NS_ALL, NULL, &saved, 5000, &tlog) == 0);
+	T("full-enter", nscg_ns_enter_session(&h, NSCG_NS_ALL, NULL, &saved, -1, 5000, &tlog) == 0);
 	if (logbuf[0])
 		printf("# %s\n", logbuf);
 	T("full-cgroup-is-root", all_roots());

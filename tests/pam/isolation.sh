@@ -118,6 +118,17 @@ namespaces = none"
 expect isolation/hide/no-namespaces-denied 214 "$RUN" "$svc" "$u" touch "$probe/in"
 [ ! -e "$probe/in" ] && pass isolation/hide/refusals-no-login || fail isolation/hide/refusals-no-login
 
+# --- delegate: a host with v1 hierarchies refuses it ---
+write_policy "on_error = deny" "delegate = yes"
+rm -f "$probe/in"
+expect isolation/delegate/hybrid-denied 214 "$RUN" "$svc" "$u" touch "$probe/in"
+[ ! -e "$probe/in" ] && pass isolation/delegate/hybrid-no-login || fail isolation/delegate/hybrid-no-login
+grep -q "delegate = yes needs a pure cgroup v2 host; this one is hybrid, where delegating is unsafe" "$syslog" &&
+	pass isolation/delegate/hybrid-logged || fail isolation/delegate/hybrid-logged "$(tail -3 "$syslog")"
+# on_error = allow lets the login in, unconfined, as for any error.
+write_policy "on_error = allow" "delegate = yes"
+expect isolation/delegate/hybrid-allowed 0 "$RUN" "$svc" "$u" touch "$probe/in"
+
 kill_user
 n=$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null | wc -l)
 [ "$n" = 0 ] && pass isolation/nothing-left || fail isolation/nothing-left "$n session cgroups"

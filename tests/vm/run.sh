@@ -88,6 +88,8 @@ guest() {
 	install -m 0600 "$vm/key.pub" "$root/root/.ssh/authorized_keys"
 	install -m 0644 "$TOP/tests/vm/inside.sh" "$root/usr/local/bin/nscg-vm-inside"
 	install -m 0644 "$TOP/tests/escape/attempts.sh" "$root/usr/local/bin/nscg-escape-attempts"
+	install -m 0644 "$TOP/tests/vm/delegate.sh" "$root/usr/local/bin/nscg-vm-delegate"
+	install -m 0644 "$TOP/tests/vm/podman.sh" "$root/usr/local/bin/nscg-vm-podman"
 	cat >"$root/etc/security/nscg.d/50-vm.conf" <<EOC
 [default]
 session.memory.max = 128M
@@ -207,10 +209,11 @@ EOU
 	"${R[@]}" 'journalctl -q --no-pager | grep -Eq "pam_nscg\(sshd:session\): uid [0-9]* session-[0-9a-z]*(\.scope)? closed: .*oom kills [1-9]"' &&
 		pass "vm/$g/accounting-logged" ||
 		fail "vm/$g/accounting-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -20')"
-	hostile "$g" "$port" "$stack" "$layout"
-	live "$g" "$port" "$stack" "$layout"
+	step_wanted hostile && hostile "$g" "$port" "$stack" "$layout"
+	step_wanted live && live "$g" "$port" "$stack" "$layout"
+	step_wanted isolation && isolation "$g" "$port" "$stack" "$layout"
 	step "$g: tested"
-	if [ "$layout" = v2 ]; then
+	if [ "$layout" = v2 ] && step_wanted bench; then
 		bench_logins "$g" "$port" $((port + 1))
 		step "$g: login benchmark"
 	fi
@@ -340,9 +343,67 @@ live() {
 		pass "vm/$g/live/watchers-gone" || fail "vm/$g/live/watchers-gone" "$("${R[@]}" 'ps -o pid,stat,args -C nscg-watch')"
 }
 
+# hide_processes and delegate in a guest: the user's ps shows their own
+# processes only, the host's /proc is as it was; on a pure v2 guest the
+# delegated subtree, tried as the user from inside (tests/vm/delegate.sh),
+# and nothing of it left after logout; elsewhere delegate is refused.
+isolation() {
+	local g=$1 port=$2 stack=$3 layout=$4 out rc
+	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local O=(timeout 120 ssh "${SSHO[@]}" -p "$port" other@127.0.0.1)
+	local T=(timeout 120 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
+	local conf=/etc/security/nscg.d/80-isolation.conf
+	"${R[@]}" "printf '[user:tester]\nhide_processes = yes\n' >$conf; chmod 0644 $conf"
+	"${O[@]}" 'sleep 30' >/dev/null 2>&1 &
+	local other=$!
+	"${R[@]}" 'for i in $(seq 60); do pgrep -u other -x sleep >/dev/null && exit 0; sleep 0.5; done; exit 1'
+	out=$("${T[@]}" 'ps -e -o user= | sort -u | tr "\n" " "; test -e /proc/1 && echo sees-init' 2>&1)
+	[ "$out" = "tester " ] && pass "vm/$g/hide/own-processes-only" || fail "vm/$g/hide/own-processes-only" "$out"
+	out=$("${O[@]}" 'ps -e -o user= | sort -u | tr "\n" " "' 2>&1)
+	grep -q root <<<"$out" && pass "vm/$g/hide/others-unchanged" || fail "vm/$g/hide/others-unchanged" "$out"
+	"${R[@]}" '! grep " /proc " /proc/1/mountinfo | grep -q hidepid' && pass "vm/$g/hide/host-proc-unchanged" ||
+		fail "vm/$g/hide/host-proc-unchanged"
+	"${R[@]}" 'pkill -u other -x sleep'
+	wait $other
+	"${R[@]}" "printf '[user:tester]\ndelegate = yes\ndelegate_max_descendants = 4\ndelegate_max_depth = 2\n' >$conf"
+	if [ "$layout" = v2 ] && [ "$stack" = standalone ]; then
+		out=$("${T[@]}" "bash /usr/local/bin/nscg-vm-delegate vm/$g/delegate" 2>&1)
+		grep -E '^(PASS|FAIL):' <<<"$out"
+		grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/delegate/inside" "no answer: $out"
+		local left
+		left=$(sed -n 's/^leftover=//p' <<<"$out")
+		"${R[@]}" "for i in \$(seq 40); do [ -e /proc/$left ] && ! grep -q '^State:.*Z' /proc/$left/status || exit 0; sleep 0.5; done; exit 1" &&
+			pass "vm/$g/delegate/nested-leftover-killed" || fail "vm/$g/delegate/nested-leftover-killed" "$("${R[@]}" 'pgrep -a -u tester')"
+		"${R[@]}" 'for i in $(seq 40); do ls -d /sys/fs/cgroup/nscg/user-* >/dev/null 2>&1 || exit 0; sleep 0.5; done; exit 1' &&
+			pass "vm/$g/delegate/no-cgroup-left" ||
+			fail "vm/$g/delegate/no-cgroup-left" "$("${R[@]}" 'find /sys/fs/cgroup/nscg -type d')"
+		# Rootless podman, with the default bounds.
+		"${R[@]}" "printf '[user:tester]\ndelegate = yes\n' >$conf"
+		out=$("${T[@]}" "bash /usr/local/bin/nscg-vm-podman vm/$g/podman" 2>&1)
+		grep -E '^(PASS|FAIL):' <<<"$out"
+		grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/podman/inside" "no answer: $out"
+		"${R[@]}" 'for i in $(seq 40); do ! ls -d /sys/fs/cgroup/nscg/user-* >/dev/null 2>&1 && ! pgrep -u tester >/dev/null && exit 0; sleep 0.5; done; exit 1' &&
+			pass "vm/$g/podman/nothing-left" ||
+			fail "vm/$g/podman/nothing-left" "$("${R[@]}" 'find /sys/fs/cgroup/nscg -type d; pgrep -a -u tester')"
+	else
+		out=$("${T[@]}" 'cat /proc/self/cgroup' 2>&1)
+		rc=$?
+		[ $rc != 0 ] && pass "vm/$g/delegate/refused" || fail "vm/$g/delegate/refused" "rc $rc: $out"
+		local why="delegate = yes needs a pure cgroup v2 host; this one is hybrid"
+		[ "$layout" = v2 ] && why="delegate = yes is not offered in"
+		"${R[@]}" "journalctl -q --no-pager | grep -q 'pam_nscg(sshd:session): $why'" &&
+			pass "vm/$g/delegate/refusal-logged" ||
+			fail "vm/$g/delegate/refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
+	fi
+	"${R[@]}" "rm -f $conf"
+}
+
 base=$((20000 + $$ % 5000 * 8)) # 8 ports a run: ssh and sshd-plain per guest
-# NSCG_VM_GUESTS="systemd v2" runs only those, while working; CI runs all.
+# NSCG_VM_GUESTS="systemd v2" runs only those, and NSCG_VM_STEPS="live
+# isolation" only those steps after the first checks, while working; CI
+# runs all.
 want() { [ -z "${NSCG_VM_GUESTS:-}" ] || [[ " $NSCG_VM_GUESTS " == *" $1 "* ]]; }
+step_wanted() { [ -z "${NSCG_VM_STEPS:-}" ] || [[ " $NSCG_VM_STEPS " == *" $1 "* ]]; }
 want systemd && guest systemd "systemd.unified_cgroup_hierarchy=1" v2 systemd $base
 want v2 && guest v2 "systemd.unified_cgroup_hierarchy=1" v2 standalone $((base + 2))
 want hybrid && guest hybrid "systemd.unified_cgroup_hierarchy=0" hybrid standalone $((base + 4))

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A subtree of a session's cgroup for its user (delegate.h). */
+#include "delegate.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define DELEGATE_LIST "/sys/kernel/cgroup/delegate"
+
+void nscg_delegation_init(struct nscg_delegation *d)
+{
+	*d = (struct nscg_delegation){ .hier = -1, .caller = -1, .user = -1 };
+}
+
+void nscg_delegation_close(struct nscg_delegation *d)
+{
+	nscg_close(d->caller);
+	nscg_close(d->user);
+	nscg_delegation_init(d);
+}
+
+static int unified(const struct nscg_host *host)
+{
+	for (size_t i = 0; i < host->n; i++)
+		if (host->h[i].ops == &nscg_backend_v2)
+			return (int)i;
+	return -1;
+}
+
+int nscg_delegate_check(const struct nscg_host *host, const struct nscg_log *log)
+{
+	struct utsname un;
+
+	/* With v1 hierarchies beside, the user's cgroups would be bounded
+	 * by the unified one's limits alone, and v1 has no delegation the
+	 * kernel holds to (no nsdelegate, no common ancestor rule). */
+	if (host->layout != NSCG_LAYOUT_V2) {
+		nscg_log(log, LOG_ERR,
+			 "delegate = yes needs a pure cgroup v2 host; this one is %s, where delegating is unsafe",
+			 nscg_layout_name(host->layout));
+		return -EOPNOTSUPP;
+	}
+	if (uname(&un) < 0 ||
+	    !nscg_kernel_at_least(un.release, NSCG_DELEGATE_KERNEL_MAJOR, NSCG_DELEGATE_KERNEL_MINOR)) {
+		nscg_log(log, LOG_ERR,
+			 "delegate = yes needs Linux %d.%d or later (migrations checked with the opener's credentials); this kernel is %s",
+			 NSCG_DELEGATE_KERNEL_MAJOR, NSCG_DELEGATE_KERNEL_MINOR, un.release);
+		return -EOPNOTSUPP;
+	}
+	if (access(DELEGATE_LIST, R_OK) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno, "delegate = yes: cannot read %s",
+				      DELEGATE_LIST);
+	return 0;
+}
+
+/* mkdir name in parent (it must not exist: the session is fresh) and
+ * open it. */
+static int make_child(int parent, const char *name, int *out)
+{
+	if (mkdirat(parent, name, 0755) < 0)
+		return -errno;
+	*out = openat(parent, name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return *out < 0 ? -errno : 0;
+}
+
+static int put_count(int dirfd, const char *file, unsigned n)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", n);
+	return nscg_write_at(dirfd, file, buf);
+}
+
+/* The directory and each file the kernel lists as safe to delegate, to
+ * uid:gid; a listed file this cgroup lacks (a controller it has not
+ * got) is skipped. */
+static int give(int dirfd, uid_t uid, gid_t gid)
+{
+	_cleanup_free_ char *list = NULL;
+	size_t len;
+	int r;
+
+	_cleanup_close_ int lfd = open(DELEGATE_LIST, O_RDONLY | O_CLOEXEC);
+	if (lfd < 0 || (r = nscg_read_fd(lfd, 4096, &list, &len)) < 0)
+		return lfd < 0 ? -errno : r;
+	if (fchownat(dirfd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		return -errno;
+	for (char *line = list, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct stat st;
+		if (!*line || strchr(line, '/') || fstatat(dirfd, line, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (fchownat(dirfd, line, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess, uid_t uid,
+		       gid_t gid, unsigned descendants, unsigned depth,
+		       struct nscg_delegation *d, const struct nscg_log *log)
+{
+	_cleanup_close_ int login = -1;
+	int r;
+
+	d->hier = unified(host);
+	if (d->hier < 0 || sess->fd[d->hier] < 0)
+		return nscg_log_errno(log, LOG_ERR, -ENOENT, "delegate: no unified hierarchy");
+	const struct nscg_hier *h = &host->h[d->hier];
+	int s = sess->fd[d->hier];
+	const char *what = NSCG_DELEGATE_CALLER;
+	if ((r = make_child(s, NSCG_DELEGATE_CALLER, &d->caller)) < 0 ||
+	    (what = NSCG_DELEGATE_USER, r = make_child(s, NSCG_DELEGATE_USER, &d->user)) < 0 ||
+	    (what = NSCG_DELEGATE_USER "/" NSCG_DELEGATE_LOGIN,
+	     r = make_child(d->user, NSCG_DELEGATE_LOGIN, &login)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot create %s", what);
+	/* The session's own controllers, for both children; the session
+	 * holds no process yet, so it may. */
+	if ((r = h->ops->prepare(h, s, d->user)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers");
+	/* login is one of the descendants, and not the user's. */
+	if ((r = put_count(d->user, "cgroup.max.descendants", descendants + 1)) < 0 ||
+	    (r = put_count(d->user, "cgroup.max.depth", depth)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot bound the user's cgroups");
+	if ((r = give(d->user, uid, gid)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot give the subtree to uid %u",
+				      (unsigned)uid);
+	return 0;
+}
+
+int nscg_delegate_enable(const struct nscg_host *host, const struct nscg_delegation *d)
+{
+	const struct nscg_hier *h = &host->h[d->hier];
+	_cleanup_close_ int login = openat(d->user, NSCG_DELEGATE_LOGIN,
+					   O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (login < 0)
+		return -errno;
+	return h->ops->prepare(h, d->user, login);
+}

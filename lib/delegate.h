@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* delegate = yes, standalone on a pure cgroup v2 host (DESIGN.md §5): a
+ * subtree of the session's cgroup that its user may manage, for rootless
+ * podman and buildah. Inside the session's cgroup NAME, whose limits
+ * bound all of it:
+ *
+ *   NAME/caller      root's: the root process that opened the session,
+ *                    where no process of the user can be moved from or to
+ *   NAME/user        the user's (the delegation point): the directory and
+ *                    the files the kernel lists in /sys/kernel/cgroup/delegate
+ *                    are chowned, never a limit or cgroup.max.*; the root of
+ *                    the session's cgroup namespace
+ *   NAME/user/login  root's: where the session's watcher puts the login's
+ *                    processes as the caller forks them
+ *
+ * The kernel lets the user move a process only between cgroups under one
+ * whose cgroup.procs they may write (the common ancestor rule) and, with
+ * nsdelegate, within their cgroup namespace: so they can move their own
+ * processes anywhere under NAME/user, and nothing into or out of it. */
+#ifndef NSCG_DELEGATE_H
+#define NSCG_DELEGATE_H
+
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "log.h"
+
+/* The kernel release delegation needs: migration permission checked with
+ * the credentials of who opened cgroup.procs (5.16), so that the root
+ * watcher without capabilities may move processes into root's cgroups
+ * and the user's descriptors stay the user's. */
+#define NSCG_DELEGATE_KERNEL_MAJOR 5
+#define NSCG_DELEGATE_KERNEL_MINOR 16
+
+#define NSCG_DELEGATE_CALLER "caller"
+#define NSCG_DELEGATE_USER "user"
+#define NSCG_DELEGATE_LOGIN "login"
+
+/* O_PATH fds in the unified hierarchy; -1 where not made. */
+struct nscg_delegation {
+	int hier; /* the unified hierarchy's index in the host */
+	int caller, user;
+};
+
+void nscg_delegation_init(struct nscg_delegation *d);
+void nscg_delegation_close(struct nscg_delegation *d);
+
+/* Whether this host can delegate: a pure v2 layout, Linux 5.16 or later,
+ * and the kernel's list of delegatable files. 0, or -EOPNOTSUPP with a
+ * log line saying why not. */
+int nscg_delegate_check(const struct nscg_host *host, const struct nscg_log *log);
+
+/* Make the three cgroups in the session's cgroup sess (which holds no
+ * process yet), enable the controllers below sess, bound NAME/user to
+ * descendants cgroups of the user's own (login aside) and depth levels,
+ * and give it to uid:gid. On failure what was made stays, for the
+ * session's removal to take. */
+int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess, uid_t uid,
+		       gid_t gid, unsigned descendants, unsigned depth,
+		       struct nscg_delegation *d, const struct nscg_log *log);
+
+/* The controllers enabled below NAME/user too, so that the user's
+ * cgroups have them at once: only once no process is in NAME/user
+ * itself (the caller made its cgroup namespace there, then left). */
+int nscg_delegate_enable(const struct nscg_host *host, const struct nscg_delegation *d);
+
+#endif

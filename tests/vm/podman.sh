@@ -1,0 +1,28 @@
+#!/bin/bash
+# Runs as the test user inside a guest session with delegate = yes:
+# rootless podman on a local root filesystem (busybox-static; no registry
+# is reachable), its limits in the container's cgroup, enforced there.
+# Prints PASS:/FAIL: lines; $1 = the name prefix.
+n=$1
+ok() {
+	detail=
+	if eval "$2"; then echo "PASS: $n/$1"; else echo "FAIL: $n/$1${detail:+: $detail}"; fi
+}
+rootfs=$HOME/bb
+rm -rf "$rootfs"
+mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc" "$rootfs/tmp"
+cp /bin/busybox "$rootfs/bin/"
+for c in sh cat tail sleep; do ln -s busybox "$rootfs/bin/$c"; done
+P=(podman --cgroup-manager=cgroupfs run --rm --network none --rootfs "$rootfs")
+ok limits-in-container-cgroup 'detail=$("${P[@]}" --memory 64m --pids-limit 20 /bin/sh -c "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max" 2>&1 | tr "\n" " "); test "$detail" = "67108864 20 "'
+ok memory-enforced 'detail=$("${P[@]}" --memory 64m /bin/sh -c "tail /dev/zero" 2>&1); test $? = 137'
+# The container's cgroup, seen from the session: in the user's subtree.
+"${P[@]}" --memory 48m /bin/sleep 20 >/dev/null 2>&1 &
+for _ in $(seq 100); do
+	f=$(grep -lx 50331648 /sys/fs/cgroup/*/*/memory.max /sys/fs/cgroup/*/memory.max 2>/dev/null | head -1)
+	[ -n "$f" ] && break
+	sleep 0.2
+done
+ok container-cgroup-in-subtree 'detail=$(ls /sys/fs/cgroup); test -n "$f"'
+ok container-process-inside 'detail=$f; test -n "$f" && grep -q . "$(dirname "$f")/cgroup.procs"'
+wait
