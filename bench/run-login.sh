@@ -10,6 +10,8 @@
 #   pam_permit            pam_permit only
 #   pam_nscg              pam_nscg (the policy below), then pam_permit
 #   pam_nscg, exempt      the same stack, for a user with enabled = no
+#   pam_nscg, hidden      the same stack, for a user with hide_processes =
+#                         yes (one more mount: a procfs of the session's own)
 #   pam_cgfs              pam_cgfs -c freezer,memory,pids (no limits, no
 #                         namespaces), then pam_permit
 # Each of the N rounds runs, in a new random order, once each:
@@ -50,7 +52,7 @@ for b in session-runner bench-floor pam_nscg.so nscg-helper; do
 done
 
 bench_fixture login "$policy"
-ue=nscgt-e$$ fparent=nscg-floor-$$ cgfs_pre= inner=
+ue=nscgt-e$$ uh=nscgt-h$$ fparent=nscg-floor-$$ cgfs_pre= inner=
 for h in /sys/fs/cgroup/*/; do [ -d "${h}user" ] && cgfs_pre+=" ${h}user"; done
 # rmdir the trees, deepest first, giving killed processes 2 s to leave.
 rmtrees() {
@@ -71,6 +73,7 @@ login_cleanup() {
 	# The rounds first (their own process group), then what they left.
 	[ -n "$inner" ] && kill -KILL -- "-$inner" 2>/dev/null && wait "$inner" 2>/dev/null
 	pkill -KILL -u "$ue" 2>/dev/null
+	pkill -KILL -u "$uh" 2>/dev/null
 	pkill -KILL -u "$u" 2>/dev/null
 	"$build/bench-floor" --remove "$fparent" 2>/dev/null
 	# What they left: bench-floor's and pam_nscg's trees, pam_cgfs's
@@ -80,11 +83,17 @@ login_cleanup() {
 		case " $cgfs_pre " in *" $h "*) ;; *) rmdir "$h" 2>/dev/null ;; esac
 	done
 	userdel "$ue" 2>/dev/null
+	local huid
+	if huid=$(id -u "$uh" 2>/dev/null); then
+		rm -f "/run/nscg/uid-$huid.lock" "/run/nscg/uid-$huid.swept" /run/nscg/sessions/uid-"$huid".*
+		userdel "$uh" 2>/dev/null
+	fi
 	bench_cleanup
 }
 trap login_cleanup EXIT
 useradd -M -N -s /bin/sh "$ue"
-printf '[user:%s]\nenabled = no\n' "$ue" >>"$d/nscg.conf"
+useradd -M -N -s /bin/sh "$uh"
+printf '[user:%s]\nenabled = no\n[user:%s]\nhide_processes = yes\n' "$ue" "$uh" >>"$d/nscg.conf"
 bench_services
 printf 'session required %s -c freezer,memory,pids\nsession required pam_permit.so\n' \
 	"$cgfs" >/etc/pam.d/nscg-bench-cgfs-$$
@@ -100,14 +109,15 @@ rounds() {
 		mount --bind "$d/clone_children" "$cc"
 	fi
 	local -A svc=([base]=nscg-bench-base-$pid [nscg]=nscg-bench-nscg-$pid
-		      [exempt]=nscg-bench-nscg-$pid [cgfs]=nscg-bench-cgfs-$pid)
-	local -A usr=([base]=$u [nscg]=$u [exempt]=$ue [cgfs]=$u)
+		      [exempt]=nscg-bench-nscg-$pid [hidden]=nscg-bench-nscg-$pid
+		      [cgfs]=nscg-bench-cgfs-$pid)
+	local -A usr=([base]=$u [nscg]=$u [exempt]=$ue [hidden]=$uh [cgfs]=$u)
 	local items=() s i t0 t1 line
 	# A missing service would be PAM's "other", the machine's own stack.
 	for s in "${svc[@]}"; do
 		[ -f "/etc/pam.d/$s" ] || { echo "run-login: no /etc/pam.d/$s" >&2; return 1; }
 	done
-	for s in base nscg exempt cgfs; do items+=("pam.$s" "run.$s"); done
+	for s in base nscg exempt hidden cgfs; do items+=("pam.$s" "run.$s"); done
 	items+=(floor true)
 	# One item; its wall time from bash's clock, no fork around it.
 	item() { # ITEM [PREFIX]
@@ -163,7 +173,7 @@ rounds() {
 }
 export -f rounds
 pid=$$
-export d u ue build fparent n q pid
+export d u ue uh build fparent n q pid
 # In a process group of their own, which the cleanup can stop.
 setsid unshare -m --propagation private bash -c rounds &
 inner=$!
@@ -178,7 +188,8 @@ med() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 declare -A name=([base]="pam_permit only" [nscg]="pam_nscg + pam_permit"
-		 [exempt]="pam_nscg, exempt user" [cgfs]="pam_cgfs + pam_permit")
+		 [exempt]="pam_nscg, exempt user" [hidden]="pam_nscg, hide_processes"
+		 [cgfs]="pam_cgfs + pam_permit")
 read -r _ _ _ _ _ _ _ _ used mounted <"$d/floor"
 
 echo "What a login pays: one fresh process per session, $n rounds in random order,"
@@ -186,7 +197,7 @@ echo "medians in ms. pamtester: its wall time; start (loads the modules), open,"
 echo "close, end: pam_start, pam_open_session, pam_close_session, pam_end inside"
 echo "session-runner; runner: its wall time, as login; x: pamtester against pam_permit's"
 printf '%-24s %9s %7s %7s %7s %7s %7s %7s\n' stack pamtester start open close end runner x
-for s in base nscg exempt cgfs; do
+for s in base nscg exempt hidden cgfs; do
 	printf '%-24s %9s %7s %7s %7s %7s %7s %7s\n' "${name[$s]}" "$(med pam.$s)" \
 		"$(med run.$s 2)" "$(med run.$s 3)" "$(med run.$s 4)" "$(med run.$s 5)" \
 		"$(med run.$s)" "$(ratio "$(med pam.$s)" "$(med pam.base)")"

@@ -5,6 +5,7 @@
 #include "steer.h"
 
 #include "cgroup.h"
+#include "delegate.h"
 #include "record.h"
 #include "sdbus.h"
 #include "status.h"
@@ -86,7 +87,7 @@ static int terminate_standalone(const struct nscg_host *host, const struct nscg_
 	snprintf(path, sizeof(path), "%.*s", (int)(strrchr(rec->cgroup, '/') - rec->cgroup),
 		 rec->cgroup);
 	nscg_cgroup_open_existing(host, path, &user);
-	r = nscg_cgroup_rmdir(host, &user, rec->session, RMDIR_TIMEOUT_MS);
+	r = nscg_cgroup_rmdir_session(host, &user, rec->session, RMDIR_TIMEOUT_MS);
 	nscg_cgroup_close(&user);
 	if (r < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", rec->session);
@@ -110,9 +111,17 @@ static int terminate_systemd(const struct nscg_host *host, const struct nscg_rec
 			 rec->session + 8); /* session-ID.scope */
 		return nscg_logind_terminate(id, BUS_TIMEOUT_MS, log);
 	}
-	struct nscg_cgroup cg;
+	struct nscg_cgroup cg, sub;
 	nscg_cgroup_open_existing(host, rec->cgroup, &cg);
 	int r = nscg_cgroup_kill_others(host, &cg, KILL_TIMEOUT_MS);
+	/* delegate: the session's processes are below the scope, in
+	 * cgroups of pam_nscg's own (delegate.h). */
+	static const char *const below[] = { NSCG_DELEGATE_USER, NSCG_DELEGATE_CALLER };
+	for (size_t i = 0; i < ELEMENTSOF(below) && r >= 0; i++) {
+		nscg_cgroup_open_child(host, &cg, below[i], &sub);
+		r = nscg_cgroup_kill(host, &sub, KILL_TIMEOUT_MS);
+		nscg_cgroup_close(&sub);
+	}
 	nscg_cgroup_close(&cg);
 	if (r < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill",

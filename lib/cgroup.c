@@ -764,9 +764,8 @@ static int rmdir_below(int dirfd, unsigned depth)
 	return ret;
 }
 
-int nscg_cgroup_rmdir(const struct nscg_host *host,
-		      const struct nscg_cgroup *parent, const char *name,
-		      unsigned timeout_ms)
+static int rmdir_all(const struct nscg_host *host, const struct nscg_cgroup *parent,
+		     const char *name, unsigned timeout_ms, bool below)
 {
 	uint64_t deadline = nscg_now_ms() + timeout_ms;
 	int ret = 0;
@@ -780,7 +779,7 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 				break;
 			/* EBUSY: the last task is still leaving, or cgroups
 			 * are below (a delegated session's). */
-			if (errno == EBUSY) {
+			if (errno == EBUSY && below) {
 				_cleanup_close_ int fd = openat(parent->fd[i], name,
 								O_PATH | O_DIRECTORY | O_CLOEXEC |
 									O_NOFOLLOW);
@@ -798,4 +797,16 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 		}
 	}
 	return ret;
+}
+
+int nscg_cgroup_rmdir(const struct nscg_host *host, const struct nscg_cgroup *parent,
+		      const char *name, unsigned timeout_ms)
+{
+	return rmdir_all(host, parent, name, timeout_ms, false);
+}
+
+int nscg_cgroup_rmdir_session(const struct nscg_host *host, const struct nscg_cgroup *parent,
+			      const char *name, unsigned timeout_ms)
+{
+	return rmdir_all(host, parent, name, timeout_ms, true);
 }

@@ -182,6 +182,14 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 		      const struct nscg_cgroup *parent, const char *name,
 		      unsigned timeout_ms);
 
+/* The same for a session's cgroup, with the cgroups below it (a
+ * delegated subtree, delegate.h, and the user's own in it), which become
+ * root's on the way down so that nobody makes another meanwhile. Never
+ * for a cgroup that holds sessions: those below would go too. */
+int nscg_cgroup_rmdir_session(const struct nscg_host *host,
+			      const struct nscg_cgroup *parent, const char *name,
+			      unsigned timeout_ms);
+
 /* The backend of one hierarchy: what differs between v1 and v2. */
 struct nscg_backend {
 	const char *name;

@@ -124,10 +124,6 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 	    (what = NSCG_DELEGATE_USER "/" NSCG_DELEGATE_LOGIN,
 	     r = make_child(d->user, NSCG_DELEGATE_LOGIN, &login)) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot create %s", what);
-	/* The session's own controllers, for both children; the session
-	 * holds no process yet, so it may. */
-	if ((r = h->ops->prepare(h, s, d->user)) < 0)
-		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers");
 	/* login is one of the descendants, and not the user's. */
 	if ((r = put_count(d->user, "cgroup.max.descendants", descendants + 1)) < 0 ||
 	    (r = put_count(d->user, "cgroup.max.depth", depth)) < 0)
@@ -135,6 +131,13 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 	if ((r = give(d->user, uid, gid)) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot give the subtree to uid %u",
 				      (unsigned)uid);
+	if ((r = nscg_write_at(d->user, "cgroup.procs", "0")) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot move the login into %s",
+				      NSCG_DELEGATE_USER);
+	/* The session's own controllers, for its children: it holds no
+	 * process now (a scope of systemd's did: the caller), so it may. */
+	if ((r = h->ops->prepare(h, s, d->user)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers");
 	return 0;
 }
 

@@ -50,11 +50,13 @@ void nscg_delegation_close(struct nscg_delegation *d);
  * log line saying why not. */
 int nscg_delegate_check(const struct nscg_host *host, const struct nscg_log *log);
 
-/* Make the three cgroups in the session's cgroup sess (which holds no
- * process yet), enable the controllers below sess, bound NAME/user to
- * descendants cgroups of the user's own (login aside) and depth levels,
- * and give it to uid:gid. On failure what was made stays, for the
- * session's removal to take. */
+/* Make the three cgroups in the session's cgroup sess, bound NAME/user
+ * to descendants cgroups of the user's own (login aside) and depth
+ * levels, give it to uid:gid, move the calling process into it (where it
+ * is to make the session's cgroup namespace, and which it leaves then:
+ * nscg_ns_enter_session's leave_to), and enable the controllers below
+ * sess, which holds no process by then. On failure what was made stays,
+ * for the session's removal to take. */
 int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess, uid_t uid,
 		       gid_t gid, unsigned descendants, unsigned depth,
 		       struct nscg_delegation *d, const struct nscg_log *log);

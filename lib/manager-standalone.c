@@ -31,7 +31,7 @@ static void standalone_undo(struct nscg_session *s)
 		struct nscg_cgroup user;
 		snprintf(path, sizeof(path), "%s/user-%u", s->parent, (unsigned)s->uid);
 		nscg_cgroup_open_existing(&s->host, path, &user);
-		if (nscg_cgroup_rmdir(&s->host, &user, s->name, RMDIR_TIMEOUT_MS) == 0)
+		if (nscg_cgroup_rmdir_session(&s->host, &user, s->name, RMDIR_TIMEOUT_MS) == 0)
 			(void)nscg_record_remove(s->uid, s->name);
 		nscg_cgroup_close(&user);
 	}
@@ -183,13 +183,11 @@ static enum nscg_open_result standalone_open(struct nscg_session *s, const struc
 	/* delegate: the caller goes into the subtree that is to be the root
 	 * of the session's cgroup namespace, and leaves it once that is made
 	 * (session.c). */
-	if (s->delegate && nscg_delegate_make(&s->host, &s->sess, s->uid, s->gid,
-					      s->deleg_descendants, s->deleg_depth, &s->deleg,
-					      log) < 0)
-		goto fail;
-	r = s->delegate ? nscg_write_at(s->deleg.user, "cgroup.procs", "0") :
-			  nscg_cgroup_attach(&s->host, &s->sess, 0);
-	if (r < 0) {
+	if (s->delegate) {
+		if (nscg_delegate_make(&s->host, &s->sess, s->uid, s->gid, s->deleg_descendants,
+				       s->deleg_depth, &s->deleg, log) < 0)
+			goto fail;
+	} else if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);
 		goto fail;
 	}
@@ -237,7 +235,7 @@ static int standalone_close(struct nscg_session *s, const struct nscg_log *log)
 	}
 	nscg_session_log_usage(s, log);
 	if (empty || nscg_cgroup_populated(&s->host, &s->sess) == 0) {
-		if ((r = nscg_cgroup_rmdir(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0) {
+		if ((r = nscg_cgroup_rmdir_session(&s->host, &s->user, s->name, RMDIR_TIMEOUT_MS)) < 0) {
 			nscg_log_errno(log, LOG_ERR, r, "cannot remove %s", s->name);
 			ret = ret < 0 ? ret : r;
 		} else {

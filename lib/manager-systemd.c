@@ -3,7 +3,8 @@
  * logind session keeps its scope, a job (no logind session on a machine
  * systemd runs) gets a transient scope of its own; the limits go to
  * systemd as unit properties (sdbus.h). pam_nscg creates nothing in
- * systemd's tree and writes none of its cgroup files. */
+ * systemd's tree and writes none of its cgroup files, but below a scope
+ * of its own that systemd delegated to it (delegate = yes, delegate.h). */
 #include "session-internal.h"
 
 #include "record.h"
@@ -53,18 +54,64 @@ static enum nscg_open_result write_record(struct nscg_session *s, const struct n
 	return nscg_record_write(&rec, log) < 0 ? NSCG_OPEN_FAILED : NSCG_OPEN_SANDBOXED;
 }
 
-/* Undo a logind open: the scope and its limits are logind's session,
- * which goes on; only the record goes. */
-static void logind_undo(struct nscg_session *s)
-{
-	(void)nscg_record_remove(s->uid, s->name);
-}
-
-/* Undo a job open: the caller back to its own unit, the scope stopped. */
+/* Undo a job open, or a logind one with delegate: the caller back to its
+ * own unit, the scope of ours stopped (systemd removes what is below). */
 static void job_undo(struct nscg_session *s)
 {
 	(void)nscg_record_remove(s->uid, s->name);
 	(void)nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, NULL);
+}
+
+/* Undo a logind open: the scope and its limits are logind's session,
+ * which goes on; only the record goes. */
+static void logind_undo(struct nscg_session *s)
+{
+	if (s->delegate)
+		job_undo(s);
+	else
+		(void)nscg_record_remove(s->uid, s->name);
+}
+
+/* A scope of pam_nscg's own, nscg-UID-ID.scope in user-UID.slice, started
+ * with the caller in it and the session.* limits lim: systemd's own way
+ * to a cgroup in its tree, as systemd-run --scope. With delegate = yes it
+ * is delegated (Delegate=yes, to root: what is below its cgroup is ours)
+ * and holds the layout of delegate.h. */
+static int own_scope(struct nscg_session *s, const struct nscg_login *l,
+		     const struct nscg_limits *lim, const struct nscg_log *log)
+{
+	char slice[40], description[320];
+	uint32_t rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
+	snprintf(s->id, sizeof(s->id), "%08x", rnd);
+	snprintf(s->name, sizeof(s->name), "nscg-%u-%08x.scope", (unsigned)s->uid, rnd);
+	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
+	snprintf(description, sizeof(description), "pam_nscg session of %s (%s)", l->user,
+		 l->service ? l->service : "no service");
+	/* Where close moves the caller back to, before it ends the scope. */
+	if (nscg_pid_unit(getpid(), s->orig_unit, sizeof(s->orig_unit)) < 0)
+		s->orig_unit[0] = '\0';
+	const pid_t pids[] = { getpid() };
+	int r = nscg_sd_start_scope(s->name, slice, pids, ELEMENTSOF(pids), description, lim,
+				    s->delegate, s->bus_timeout_ms, log);
+	if (r < 0)
+		return r;
+	snprintf(s->where, sizeof(s->where), "%s/%s (systemd%s)", slice, s->name,
+		 s->delegate ? ", delegated" : "");
+	if ((r = nscg_cgroup_open_of(&s->host, 0, s->name, &s->sess)) < 0) {
+		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", s->name);
+		job_undo(s);
+		return r;
+	}
+	if (s->delegate && (r = nscg_delegate_make(&s->host, &s->sess, s->uid, s->gid,
+						   s->deleg_descendants, s->deleg_depth, &s->deleg,
+						   log)) < 0) {
+		job_undo(s);
+		return r;
+	}
+	return 0;
 }
 
 /* systemd mode: the caller is in logind's scope already (s->orig). The
@@ -111,6 +158,14 @@ static enum nscg_open_result logind_open(struct nscg_session *s, const struct ns
 		log_v1_unapplied(&ulim, &slim, log);
 	if (nscg_sd_set_limits(units, ELEMENTSOF(units), s->bus_timeout_ms, log) < 0)
 		return NSCG_OPEN_FAILED;
+	/* delegate: the login's processes go to a delegated scope of ours;
+	 * logind's keeps the watcher, and so the session. */
+	if (s->delegate) {
+		if (own_scope(s, l, &slim, log) < 0)
+			return NSCG_OPEN_FAILED;
+		snprintf(s->id, sizeof(s->id), "%s", ls->id);
+		return write_record(s, l, log);
+	}
 	/* The scope, for the usage at close (read, never written): opened
 	 * now, as systemd may have just put it into more hierarchies. */
 	int r = nscg_cgroup_open_of(&s->host, 0, ls->scope, &s->sess);
@@ -134,42 +189,21 @@ static enum nscg_open_result job_open(struct nscg_session *s, const struct nscg_
 {
 	const struct nscg_resolved *res = l->res;
 	struct nscg_limits ulim, slim;
-	char slice[40], description[320];
-	uint32_t rnd;
+	char slice[40];
 
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		nscg_log_errno(log, LOG_ERR, -errno, "getrandom");
-		return NSCG_OPEN_FAILED;
-	}
-	snprintf(s->id, sizeof(s->id), "%08x", rnd);
-	snprintf(s->name, sizeof(s->name), "nscg-%u-%08x.scope", (unsigned)s->uid, rnd);
-	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
-	snprintf(description, sizeof(description), "pam_nscg session of %s (%s)", l->user,
-		 l->service ? l->service : "no service");
 	nscg_resolved_limits(res, NSCG_LEVEL_USER, &ulim);
 	nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &slim);
 	if (s->host.layout != NSCG_LAYOUT_V2)
 		log_v1_unapplied(&ulim, &slim, log);
-	/* Where close moves the caller back to, before it ends the scope. */
-	if (nscg_pid_unit(getpid(), s->orig_unit, sizeof(s->orig_unit)) < 0)
-		s->orig_unit[0] = '\0';
-	const pid_t pids[] = { getpid() };
-	if (nscg_sd_start_scope(s->name, slice, pids, ELEMENTSOF(pids), description, &slim,
-				s->bus_timeout_ms, log) < 0)
+	if (own_scope(s, l, &slim, log) < 0)
 		return NSCG_OPEN_FAILED;
 	/* Now that the slice is loaded: its limits, unset ones reset. */
+	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
 	const struct nscg_unit_limits units[] = { { slice, &ulim, true } };
 	if (nscg_sd_set_limits(units, 1, s->bus_timeout_ms, log) < 0) {
 		job_undo(s);
 		return NSCG_OPEN_FAILED;
 	}
-	int r = nscg_cgroup_open_of(&s->host, 0, s->name, &s->sess);
-	if (r < 0) {
-		nscg_log_errno(log, LOG_ERR, r, "cannot open %s", s->name);
-		job_undo(s);
-		return NSCG_OPEN_FAILED;
-	}
-	snprintf(s->where, sizeof(s->where), "%s/%s (systemd)", slice, s->name);
 	if (write_record(s, l, log) != NSCG_OPEN_SANDBOXED) {
 		job_undo(s);
 		return NSCG_OPEN_FAILED;
@@ -201,12 +235,27 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 		return 0;
 	/* First every process of the scope but this one, at once and with
 	 * SIGKILL: systemd's stop sends SIGTERM and waits TimeoutStopSec
-	 * (90 s) before it kills what ignores it. */
-	int r = nscg_cgroup_kill_others(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS);
+	 * (90 s) before it kills what ignores it. With delegate the user's
+	 * are in the subtree below the scope, ours (cgroup.kill), and the
+	 * caller beside it. */
+	int r;
+	if (s->delegate) {
+		struct nscg_cgroup sub;
+		nscg_cgroup_open_child(&s->host, &s->sess, NSCG_DELEGATE_USER, &sub);
+		r = nscg_cgroup_kill(&s->host, &sub, NSCG_KILL_TIMEOUT_MS);
+		nscg_cgroup_close(&sub);
+	} else {
+		r = nscg_cgroup_kill_others(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS);
+	}
 	if (r < 0)
 		nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
-	int t = job ? nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log) :
-			 nscg_logind_terminate(s->id, s->bus_timeout_ms, log);
+	int t = 0;
+	if (job || s->delegate)
+		t = nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log);
+	if (!job) {
+		int u = nscg_logind_terminate(s->id, s->bus_timeout_ms, log);
+		t = t < 0 ? t : u;
+	}
 	return r < 0 ? r : t;
 }
 

@@ -33,7 +33,7 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 }
 
 int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, size_t npids,
-			const char *description, const struct nscg_limits *lim,
+			const char *description, const struct nscg_limits *lim, bool delegate,
 			unsigned timeout_ms, const struct nscg_log *log)
 {
 	return unsupported(log);
@@ -387,7 +387,7 @@ int nscg_logind_terminate(const char *id, unsigned timeout_ms, const struct nscg
 }
 
 int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, size_t npids,
-			const char *description, const struct nscg_limits *lim,
+			const char *description, const struct nscg_limits *lim, bool delegate,
 			unsigned timeout_ms, const struct nscg_log *log)
 {
 	uint64_t deadline = nscg_now_ms() + timeout_ms;
@@ -408,6 +408,8 @@ int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, 
 		r = sd.append(m, "(sv)(sv)(sv)", "Description", "s", description,
 			      "Slice", "s", slice, "CollectMode", "s",
 			      "inactive-or-failed");
+	if (r >= 0 && delegate)
+		r = sd.append(m, "(sv)", "Delegate", "b", 1);
 	if (r >= 0)
 		r = sd.open_container(m, 'r', "sv");
 	if (r >= 0)

@@ -44,9 +44,10 @@ int nscg_sd_set_limits(const struct nscg_unit_limits *units, size_t n,
  * transient scope unit (a name ending in .scope) in slice with pids[]
  * in it and the limits lim, as `systemd-run --scope` does, and wait, at
  * most timeout_ms in all, until pids[0] is in it. description is for
- * systemctl status. */
+ * systemctl status. With delegate, the scope has Delegate=yes: what is
+ * below its cgroup is the caller's to manage (delegate.h). */
 int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, size_t npids,
-			const char *description, const struct nscg_limits *lim,
+			const char *description, const struct nscg_limits *lim, bool delegate,
 			unsigned timeout_ms, const struct nscg_log *log);
 
 /* End a job scope as close does: move pid (the caller) back into the

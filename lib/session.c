@@ -486,17 +486,13 @@ static enum nscg_open_result decide(const struct nscg_open_req *req, struct deci
 	return pick_manager(d->policy, d->pw.pw_uid, user, &d->ls, &d->mgr, log);
 }
 
-/* delegate = yes (delegate.h): standalone, on a host that can, with the
- * cgroup namespace whose root the delegated subtree is, and the mount
- * namespace for the session's view of it. Refused otherwise: on_error. */
+/* delegate = yes (delegate.h): on a host that can, with the cgroup
+ * namespace whose root the delegated subtree is, and the mount namespace
+ * for the session's view of it. Refused otherwise: on_error. */
 static int delegation_possible(struct nscg_session *s, const struct nscg_log *log)
 {
 	if (nscg_delegate_check(&s->host, log) < 0)
 		return -EOPNOTSUPP;
-	if (s->mgr != &nscg_manager_standalone) {
-		nscg_log(log, LOG_ERR, "delegate = yes is not offered in %s mode", s->mgr->name);
-		return -EOPNOTSUPP;
-	}
 	if ((s->ns_mask & (NSCG_NS_CGROUP | NSCG_NS_MOUNT)) != (NSCG_NS_CGROUP | NSCG_NS_MOUNT)) {
 		nscg_log(log, LOG_ERR,
 			 "delegate = yes needs the cgroup and mount namespaces, which namespaces leaves out");
@@ -688,7 +684,10 @@ void nscg_session_record(const struct nscg_session *s, const struct nscg_login *
 	clock_gettime(CLOCK_REALTIME, &now);
 	*rec = (struct nscg_record){
 		.uid = s->uid, .leader = s->opener, .leader_start = nscg_pid_start_time(s->opener),
-		.kill = s->kill_on_close, .mode = s->mgr->mode, .start = (uint64_t)now.tv_sec,
+		.kill = s->kill_on_close, .start = (uint64_t)now.tv_sec,
+		/* A logind session's delegated processes are in a scope of
+		 * ours, as a job's (manager-systemd.c). */
+		.mode = s->delegate && s->mgr->mode == NSCG_REC_LOGIND ? NSCG_REC_JOB : s->mgr->mode,
 		.ns = s->ns_mask,
 	};
 	snprintf(rec->user, sizeof(rec->user), "%s", l->user);

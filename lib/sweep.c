@@ -150,7 +150,7 @@ static int sweep_session(const struct nscg_host *host, const struct nscg_cgroup 
 		return 1; /* the next sweep tries again */
 	}
 	nscg_cgroup_close(&sess);
-	r = nscg_cgroup_rmdir(host, user, name, RMDIR_TIMEOUT_MS);
+	r = nscg_cgroup_rmdir_session(host, user, name, RMDIR_TIMEOUT_MS);
 	if (r < 0) {
 		tally(o, STUCK);
 		return nscg_log_errno(log, LOG_WARNING, r, "cannot remove %s of uid %u", name,

@@ -236,12 +236,38 @@ int main(void)
 	struct nscg_usage uu;
 	nscg_cgroup_usage(&host, &user, &uu);
 	T("usage-user-unlimited-is-max", uu.tasks_max == NSCG_UNLIMITED && uu.mem_max == NSCG_UNLIMITED);
+	/* A subtree below the session (delegate = yes), in the unified
+	 * hierarchy, given to a user: a process deep in it counts, the
+	 * kill reaches it, the removal takes its cgroups. */
+	int uni = -1;
+	for (size_t i = 0; i < host.n; i++)
+		if (host.h[i].ops == &nscg_backend_v2)
+			uni = (int)i;
+	pid_t deep = -1;
+	if (uni >= 0) {
+		_cleanup_close_ int x = -1;
+		bool made = mkdirat(sess.fd[uni], "x", 0755) == 0 &&
+			    (x = openat(sess.fd[uni], "x", O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+			    mkdirat(x, "y", 0755) == 0 && fchownat(x, "", 4242, 4242, AT_EMPTY_PATH) == 0 &&
+			    fchownat(x, "y", 4242, 4242, 0) == 0;
+		T("subtree-made", made);
+		deep = spawn_in(&host, &sess, "sleep");
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%d", (int)deep);
+		T("subtree-process-moved", made && deep > 0 && nscg_write_at(x, "y/cgroup.procs", buf) == 0);
+		char want[300];
+		snprintf(want, sizeof(want), "/%s/user-4242/session-1/x/y", parent);
+		T("subtree-process-deep", in_cgroup(deep, "", want));
+	}
 	T("kill", nscg_cgroup_kill(&host, &sess, 2000) == 0);
 	T("kill-empties", nscg_cgroup_populated(&host, &sess) == 0);
 	T("sleeper-killed", waitpid(sleeper, &st, 0) == sleeper && WIFSIGNALED(st));
+	if (uni >= 0)
+		T("subtree-process-killed", deep > 0 && waitpid(deep, &st, 0) == deep && WIFSIGNALED(st));
 
 	T("rmdir-busy-parent-refused", nscg_cgroup_rmdir(&host, &top, "user-4242", 20) == -EBUSY);
-	T("rmdir-session", nscg_cgroup_rmdir(&host, &user, "session-1", 1000) == 0);
+	T("rmdir-session", nscg_cgroup_rmdir_session(&host, &user, "session-1", 1000) == 0);
+	T("rmdir-session-subtree-gone", !exists("unified", "user-4242/session-1/x"));
 	T("rmdir-user", nscg_cgroup_rmdir(&host, &top, "user-4242", 1000) == 0);
 	nscg_cgroup_close(&top);
 	nscg_cgroup_close(&user);

@@ -45,4 +45,11 @@ ok depth-bounded 'rmdir $C/c && mkdir $C/a/x && ! mkdir $C/a/x/y 2>/dev/null'
 rmdir $C/a/x
 ok nested-for-later 'mkdir $C/b/keep'
 sh -c "echo \$\$ >$C/b/keep/cgroup.procs; exec sleep 1000" </dev/null >/dev/null 2>&1 &
-echo "leftover=$!"
+left=$!
+# ... and one in a cgroup the user froze.
+ok freeze-own-cgroup 'mkdir $C/a/ice && echo 1 >$C/a/ice/cgroup.freeze'
+sh -c "echo \$\$ >$C/a/ice/cgroup.procs; exec sleep 1000" </dev/null >/dev/null 2>&1 &
+ice=$!
+for _ in $(seq 50); do grep -q "frozen 1" $C/a/ice/cgroup.events && grep -q . $C/a/ice/cgroup.procs && break; sleep 0.1; done
+ok frozen-holds-leftover 'grep -qx "$ice" $C/a/ice/cgroup.procs && grep -q "frozen 1" $C/a/ice/cgroup.events'
+echo "leftover=$left $ice"

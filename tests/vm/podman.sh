@@ -13,11 +13,13 @@ rm -rf "$rootfs"
 mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc" "$rootfs/tmp"
 cp /bin/busybox "$rootfs/bin/"
 for c in sh cat tail sleep; do ln -s busybox "$rootfs/bin/$c"; done
-P=(podman --cgroup-manager=cgroupfs run --rm --network none --rootfs "$rootfs")
-ok limits-in-container-cgroup 'detail=$("${P[@]}" --memory 64m --pids-limit 20 /bin/sh -c "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max" 2>&1 | tr "\n" " "); test "$detail" = "67108864 20 "'
-ok memory-enforced 'detail=$("${P[@]}" --memory 64m /bin/sh -c "tail /dev/zero" 2>&1); test $? = 137'
+# podman run OPTIONS --rootfs DIR COMMAND: the options come first.
+P=(podman --cgroup-manager=cgroupfs run --rm --network none)
+R=(--rootfs "$rootfs")
+ok limits-in-container-cgroup 'out=$("${P[@]}" --memory 64m --pids-limit 20 "${R[@]}" /bin/sh -c "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max" 2>$HOME/podman.err | tr "\n" " "); detail="$out $(tail -c 300 $HOME/podman.err)"; test "$out" = "67108864 20 "'
+ok memory-enforced 'detail=$("${P[@]}" --memory 64m "${R[@]}" /bin/sh -c "tail /dev/zero" 2>&1); test $? = 137'
 # The container's cgroup, seen from the session: in the user's subtree.
-"${P[@]}" --memory 48m /bin/sleep 20 >/dev/null 2>&1 &
+"${P[@]}" --memory 48m "${R[@]}" /bin/sleep 20 >/dev/null 2>&1 &
 for _ in $(seq 100); do
 	f=$(grep -lx 50331648 /sys/fs/cgroup/*/*/memory.max /sys/fs/cgroup/*/memory.max 2>/dev/null | head -1)
 	[ -n "$f" ] && break

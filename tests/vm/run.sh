@@ -366,31 +366,40 @@ isolation() {
 	"${R[@]}" 'pkill -u other -x sleep'
 	wait $other
 	"${R[@]}" "printf '[user:tester]\ndelegate = yes\ndelegate_max_descendants = 4\ndelegate_max_depth = 2\n' >$conf"
-	if [ "$layout" = v2 ] && [ "$stack" = standalone ]; then
+	# What a delegated session leaves if anything: standalone, its
+	# cgroups; systemd, its scope of pam_nscg's own.
+	local own='/sys/fs/cgroup/nscg/user-*'
+	[ "$stack" = systemd ] && own='/sys/fs/cgroup/user.slice/user-*.slice/nscg-*.scope'
+	if [ "$layout" = v2 ]; then
 		out=$("${T[@]}" "bash /usr/local/bin/nscg-vm-delegate vm/$g/delegate" 2>&1)
 		grep -E '^(PASS|FAIL):' <<<"$out"
 		grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/delegate/inside" "no answer: $out"
 		local left
 		left=$(sed -n 's/^leftover=//p' <<<"$out")
-		"${R[@]}" "for i in \$(seq 40); do [ -e /proc/$left ] && ! grep -q '^State:.*Z' /proc/$left/status || exit 0; sleep 0.5; done; exit 1" &&
-			pass "vm/$g/delegate/nested-leftover-killed" || fail "vm/$g/delegate/nested-leftover-killed" "$("${R[@]}" 'pgrep -a -u tester')"
-		"${R[@]}" 'for i in $(seq 40); do ls -d /sys/fs/cgroup/nscg/user-* >/dev/null 2>&1 || exit 0; sleep 0.5; done; exit 1' &&
+		"${R[@]}" "for i in \$(seq 40); do n=0; for p in $left; do [ -e /proc/\$p ] && ! grep -q '^State:.*Z' /proc/\$p/status && n=1; done; [ \$n = 0 ] && exit 0; sleep 0.5; done; exit 1" &&
+			pass "vm/$g/delegate/nested-and-frozen-leftovers-killed" ||
+			fail "vm/$g/delegate/nested-and-frozen-leftovers-killed" "$left: $("${R[@]}" 'pgrep -a -u tester')"
+		"${R[@]}" "for i in \$(seq 40); do ls -d $own >/dev/null 2>&1 || exit 0; sleep 0.5; done; exit 1" &&
 			pass "vm/$g/delegate/no-cgroup-left" ||
-			fail "vm/$g/delegate/no-cgroup-left" "$("${R[@]}" 'find /sys/fs/cgroup/nscg -type d')"
+			fail "vm/$g/delegate/no-cgroup-left" "$("${R[@]}" "ls -d $own")"
+		if [ "$stack" = systemd ]; then
+			"${R[@]}" 'journalctl -q --no-pager | grep -q "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/nscg-[0-9]*-[0-9a-f]*.scope (systemd, delegated)"' &&
+				pass "vm/$g/delegate/own-delegated-scope" ||
+				fail "vm/$g/delegate/own-delegated-scope" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
+		fi
 		# Rootless podman, with the default bounds.
 		"${R[@]}" "printf '[user:tester]\ndelegate = yes\n' >$conf"
 		out=$("${T[@]}" "bash /usr/local/bin/nscg-vm-podman vm/$g/podman" 2>&1)
 		grep -E '^(PASS|FAIL):' <<<"$out"
 		grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/podman/inside" "no answer: $out"
-		"${R[@]}" 'for i in $(seq 40); do ! ls -d /sys/fs/cgroup/nscg/user-* >/dev/null 2>&1 && ! pgrep -u tester >/dev/null && exit 0; sleep 0.5; done; exit 1' &&
+		"${R[@]}" "for i in \$(seq 40); do ! ls -d $own >/dev/null 2>&1 && ! pgrep -u tester >/dev/null && exit 0; sleep 0.5; done; exit 1" &&
 			pass "vm/$g/podman/nothing-left" ||
-			fail "vm/$g/podman/nothing-left" "$("${R[@]}" 'find /sys/fs/cgroup/nscg -type d; pgrep -a -u tester')"
+			fail "vm/$g/podman/nothing-left" "$("${R[@]}" "ls -d $own; pgrep -a -u tester")"
 	else
 		out=$("${T[@]}" 'cat /proc/self/cgroup' 2>&1)
 		rc=$?
 		[ $rc != 0 ] && pass "vm/$g/delegate/refused" || fail "vm/$g/delegate/refused" "rc $rc: $out"
 		local why="delegate = yes needs a pure cgroup v2 host; this one is hybrid"
-		[ "$layout" = v2 ] && why="delegate = yes is not offered in"
 		"${R[@]}" "journalctl -q --no-pager | grep -q 'pam_nscg(sshd:session): $why'" &&
 			pass "vm/$g/delegate/refusal-logged" ||
 			fail "vm/$g/delegate/refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
