@@ -581,10 +581,13 @@ int nscg_cgroup_populated(const struct nscg_host *host, const struct nscg_cgroup
 		char buf[16];
 		if (cg->fd[i] < 0)
 			continue;
-		/* v2 counts the cgroups below too (a delegated subtree). */
-		uint64_t v;
-		if (host->h[i].ops == &nscg_backend_v2 &&
-		    nscg_read_keyed(cg->fd[i], "cgroup.events", "populated", &v) == 0) {
+		/* v2 counts the cgroups below too (a delegated subtree),
+		 * where cgroup.procs may be empty and the subtree not. */
+		if (host->h[i].ops == &nscg_backend_v2) {
+			uint64_t v;
+			int r = nscg_read_keyed(cg->fd[i], "cgroup.events", "populated", &v);
+			if (r < 0)
+				return r;
 			if (v)
 				return 1;
 			continue;
@@ -738,8 +741,12 @@ static int rmdir_below(int dirfd, unsigned depth)
 
 	if (depth > RMDIR_MAX_DEPTH)
 		return -ELOOP;
+	uint64_t populated;
 	if (fstat(dirfd, &st) < 0)
 		return -errno;
+	/* A cgroup with processes below stays as it is, and the user's. */
+	if (nscg_read_keyed(dirfd, "cgroup.events", "populated", &populated) == 0 && populated)
+		return -EBUSY;
 	if ((st.st_uid != 0 || st.st_gid != 0) && fchownat(dirfd, "", 0, 0, AT_EMPTY_PATH) < 0)
 		return -errno;
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

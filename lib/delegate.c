@@ -36,7 +36,7 @@ static int unified(const struct nscg_host *host)
 
 int nscg_delegate_check(const struct nscg_host *host, const struct nscg_log *log)
 {
-	struct utsname un;
+	struct utsname un = { 0 };
 
 	/* With v1 hierarchies beside, the user's cgroups would be bounded
 	 * by the unified one's limits alone, and v1 has no delegation the
@@ -106,9 +106,9 @@ static int give(int dirfd, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess, uid_t uid,
-		       gid_t gid, unsigned descendants, unsigned depth,
-		       struct nscg_delegation *d, const struct nscg_log *log)
+int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess,
+		       unsigned descendants, unsigned depth, struct nscg_delegation *d,
+		       const struct nscg_log *log)
 {
 	_cleanup_close_ int login = -1;
 	int r;
@@ -128,9 +128,6 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 	if ((r = put_count(d->user, "cgroup.max.descendants", descendants + 1)) < 0 ||
 	    (r = put_count(d->user, "cgroup.max.depth", depth)) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot bound the user's cgroups");
-	if ((r = give(d->user, uid, gid)) < 0)
-		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot give the subtree to uid %u",
-				      (unsigned)uid);
 	if ((r = nscg_write_at(d->user, "cgroup.procs", "0")) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot move the login into %s",
 				      NSCG_DELEGATE_USER);
@@ -141,13 +138,24 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 	return 0;
 }
 
-int nscg_delegate_enable(const struct nscg_host *host, const struct nscg_delegation *d)
+int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
+			    uid_t uid, gid_t gid, const struct nscg_log *log)
 {
 	const struct nscg_hier *h = &host->h[d->hier];
 	_cleanup_close_ int login = openat(d->user, NSCG_DELEGATE_LOGIN,
 					   O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int r;
 
 	if (login < 0)
-		return -errno;
-	return h->ops->prepare(h, d->user, login);
+		return nscg_log_errno(log, LOG_ERR, -errno, "delegate: cannot open %s/%s",
+				      NSCG_DELEGATE_USER, NSCG_DELEGATE_LOGIN);
+	/* Controllers first, while the subtree is root's: its
+	 * cgroup.subtree_control is the user's once it is theirs. */
+	if ((r = h->ops->prepare(h, d->user, login)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers below %s",
+				      NSCG_DELEGATE_USER);
+	if ((r = give(d->user, uid, gid)) < 0)
+		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot give the subtree to uid %u",
+				      (unsigned)uid);
+	return 0;
 }

@@ -50,20 +50,22 @@ void nscg_delegation_close(struct nscg_delegation *d);
  * log line saying why not. */
 int nscg_delegate_check(const struct nscg_host *host, const struct nscg_log *log);
 
-/* Make the three cgroups in the session's cgroup sess, bound NAME/user
- * to descendants cgroups of the user's own (login aside) and depth
- * levels, give it to uid:gid, move the calling process into it (where it
- * is to make the session's cgroup namespace, and which it leaves then:
+/* Make the three cgroups in the session's cgroup sess, all root's yet,
+ * bound NAME/user to descendants cgroups of the user's own (login aside)
+ * and depth levels, move the calling process into it (where it is to
+ * make the session's cgroup namespace, and which it leaves then:
  * nscg_ns_enter_session's leave_to), and enable the controllers below
  * sess, which holds no process by then. On failure what was made stays,
  * for the session's removal to take. */
-int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess, uid_t uid,
-		       gid_t gid, unsigned descendants, unsigned depth,
-		       struct nscg_delegation *d, const struct nscg_log *log);
+int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *sess,
+		       unsigned descendants, unsigned depth, struct nscg_delegation *d,
+		       const struct nscg_log *log);
 
-/* The controllers enabled below NAME/user too, so that the user's
- * cgroups have them at once: only once no process is in NAME/user
- * itself (the caller made its cgroup namespace there, then left). */
-int nscg_delegate_enable(const struct nscg_host *host, const struct nscg_delegation *d);
+/* Once the caller has left NAME/user, never before (the user could move
+ * it while it is in a cgroup of theirs): give NAME/user to uid:gid, and
+ * enable the controllers below it, so that the user's cgroups have them
+ * at once. -errno with a log line; the session is then an error. */
+int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
+			    uid_t uid, gid_t gid, const struct nscg_log *log);
 
 #endif

@@ -184,8 +184,8 @@ static enum nscg_open_result standalone_open(struct nscg_session *s, const struc
 	 * of the session's cgroup namespace, and leaves it once that is made
 	 * (session.c). */
 	if (s->delegate) {
-		if (nscg_delegate_make(&s->host, &s->sess, s->uid, s->gid, s->deleg_descendants,
-				       s->deleg_depth, &s->deleg, log) < 0)
+		if (nscg_delegate_make(&s->host, &s->sess, s->deleg_descendants, s->deleg_depth,
+				       &s->deleg, log) < 0)
 			goto fail;
 	} else if ((r = nscg_cgroup_attach(&s->host, &s->sess, 0)) < 0) {
 		nscg_log_errno(log, LOG_ERR, r, "cannot move the login into %s", s->name);

@@ -59,7 +59,7 @@ static enum nscg_open_result write_record(struct nscg_session *s, const struct n
 static void job_undo(struct nscg_session *s)
 {
 	(void)nscg_record_remove(s->uid, s->name);
-	(void)nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, NULL);
+	(void)nscg_sd_end_scope(s->name, s->orig_unit, getpid(), true, s->bus_timeout_ms, NULL);
 }
 
 /* Undo a logind open: the scope and its limits are logind's session,
@@ -90,9 +90,13 @@ static int own_scope(struct nscg_session *s, const struct nscg_login *l,
 	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)s->uid);
 	snprintf(description, sizeof(description), "pam_nscg session of %s (%s)", l->user,
 		 l->service ? l->service : "no service");
-	/* Where close moves the caller back to, before it ends the scope. */
+	/* Where close moves the caller back to, before it ends the scope.
+	 * With delegate it must go back: it never stays in the scope. */
 	if (nscg_pid_unit(getpid(), s->orig_unit, sizeof(s->orig_unit)) < 0)
 		s->orig_unit[0] = '\0';
+	if (s->delegate && !s->orig_unit[0])
+		return nscg_log_errno(log, LOG_ERR, -ENOENT,
+				      "delegate: the login comes from no unit to go back to");
 	const pid_t pids[] = { getpid() };
 	int r = nscg_sd_start_scope(s->name, slice, pids, ELEMENTSOF(pids), description, lim,
 				    s->delegate, s->bus_timeout_ms, log);
@@ -105,9 +109,8 @@ static int own_scope(struct nscg_session *s, const struct nscg_login *l,
 		job_undo(s);
 		return r;
 	}
-	if (s->delegate && (r = nscg_delegate_make(&s->host, &s->sess, s->uid, s->gid,
-						   s->deleg_descendants, s->deleg_depth, &s->deleg,
-						   log)) < 0) {
+	if (s->delegate && (r = nscg_delegate_make(&s->host, &s->sess, s->deleg_descendants,
+						   s->deleg_depth, &s->deleg, log)) < 0) {
 		job_undo(s);
 		return r;
 	}
@@ -164,7 +167,11 @@ static enum nscg_open_result logind_open(struct nscg_session *s, const struct ns
 		if (own_scope(s, l, &slim, log) < 0)
 			return NSCG_OPEN_FAILED;
 		snprintf(s->id, sizeof(s->id), "%s", ls->id);
-		return write_record(s, l, log);
+		if (write_record(s, l, log) != NSCG_OPEN_SANDBOXED) {
+			job_undo(s);
+			return NSCG_OPEN_FAILED;
+		}
+		return NSCG_OPEN_SANDBOXED;
 	}
 	/* The scope, for the usage at close (read, never written): opened
 	 * now, as systemd may have just put it into more hierarchies. */
@@ -231,8 +238,12 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 			nscg_close(lock_fd);
 		}
 	}
+	/* With delegate the caller leaves the scope of ours in any case;
+	 * without kill_on_close what is left runs on in it. */
 	if (!s->kill_on_close)
-		return 0;
+		return s->delegate ? nscg_sd_end_scope(s->name, s->orig_unit, getpid(), false,
+						       s->bus_timeout_ms, log) :
+				     0;
 	/* First every process of the scope but this one, at once and with
 	 * SIGKILL: systemd's stop sends SIGTERM and waits TimeoutStopSec
 	 * (90 s) before it kills what ignores it. With delegate the user's
@@ -244,6 +255,11 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 		nscg_cgroup_open_child(&s->host, &s->sess, NSCG_DELEGATE_USER, &sub);
 		r = nscg_cgroup_kill(&s->host, &sub, NSCG_KILL_TIMEOUT_MS);
 		nscg_cgroup_close(&sub);
+		/* ... and the login's processes not moved there yet. */
+		nscg_cgroup_open_child(&s->host, &s->sess, NSCG_DELEGATE_CALLER, &sub);
+		int k = nscg_cgroup_kill_others(&s->host, &sub, NSCG_KILL_TIMEOUT_MS);
+		nscg_cgroup_close(&sub);
+		r = r < 0 ? r : k;
 	} else {
 		r = nscg_cgroup_kill_others(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS);
 	}
@@ -251,7 +267,7 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 		nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
 	int t = 0;
 	if (job || s->delegate)
-		t = nscg_sd_end_scope(s->name, s->orig_unit, getpid(), s->bus_timeout_ms, log);
+		t = nscg_sd_end_scope(s->name, s->orig_unit, getpid(), true, s->bus_timeout_ms, log);
 	if (!job) {
 		int u = nscg_logind_terminate(s->id, s->bus_timeout_ms, log);
 		t = t < 0 ? t : u;

@@ -39,8 +39,8 @@ int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, 
 	return unsupported(log);
 }
 
-int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid, unsigned timeout_ms,
-		      const struct nscg_log *log)
+int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid, bool stop,
+		      unsigned timeout_ms, const struct nscg_log *log)
 {
 	return unsupported(log);
 }
@@ -452,7 +452,7 @@ out:
 	return r < 0 ? r : 0;
 }
 
-int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
+int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid, bool stop,
 		      unsigned timeout_ms, const struct nscg_log *log)
 {
 	struct sd sd;
@@ -489,7 +489,7 @@ int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
 		nscg_log(log, LOG_ERR, "the login is still in %s: not stopping it", scope);
 		r = -EBUSY;
 	}
-	if (r == 0)
+	if (r == 0 && stop)
 		r = call_all(&sd, bus, &m[1], &calls[1], 1, timeout_ms, log);
 out:
 	sd.message_unref(m[0]);

@@ -51,11 +51,11 @@ int nscg_sd_start_scope(const char *unit, const char *slice, const pid_t *pids, 
 			unsigned timeout_ms, const struct nscg_log *log);
 
 /* End a job scope as close does: move pid (the caller) back into the
- * unit it came from (AttachProcessesToUnit), then stop the scope;
- * waiting at most timeout_ms for each answer. Without a unit to go back
- * to (back_to empty) the scope is left to end with the caller, which
- * must never stop its own unit. */
-int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid,
+ * unit it came from (AttachProcessesToUnit), then, with stop, stop the
+ * scope; waiting at most timeout_ms for each answer. Without a unit to
+ * go back to (back_to empty) the scope is left to end with the caller,
+ * which must never stop its own unit. */
+int nscg_sd_end_scope(const char *scope, const char *back_to, pid_t pid, bool stop,
 		      unsigned timeout_ms, const struct nscg_log *log);
 
 /* Ask logind to terminate session id (every process of its scope gets

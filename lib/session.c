@@ -631,12 +631,13 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 				ret = refuse_user_caused(user, r, exposed, log);
 			goto out;
 		}
-		/* The caller has left the delegated subtree (delegate.h), which
-		 * may now have controllers for the user's cgroups. */
-		if (s->delegate && (r = nscg_delegate_enable(&s->host, &s->deleg)) < 0)
-			nscg_log_errno(log, LOG_WARNING, r,
-				       "delegate: cannot enable the controllers below %s",
-				       NSCG_DELEGATE_USER);
+		/* The caller has left the delegated subtree (delegate.h): now,
+		 * and only now, it may be the user's. */
+		if (s->delegate &&
+		    nscg_delegate_hand_over(&s->host, &s->deleg, s->uid, s->gid, log) < 0) {
+			(void)nscg_ns_restore(&s->saved, s->ns_mask);
+			goto out;
+		}
 		if (tmp_fd >= 0) {
 			if (nscg_user_tmp_attach(TAKE_FD(tmp_fd), log) < 0) {
 				(void)nscg_ns_restore(&s->saved, s->ns_mask);

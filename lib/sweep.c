@@ -71,26 +71,46 @@ static int list_prefixed(int dirfd, const char *prefix, struct names *out)
 	return r;
 }
 
-/* Whether pid is in cg. */
+/* Deeper than a session's cgroups go (a delegated subtree, delegate.h). */
+#define HOLDS_MAX_DEPTH 40
+
+/* Whether the process me (its pid as text, ml bytes) is in the cgroup
+ * at dirfd or below it. */
+static bool holds_at(int dirfd, const char *me, size_t ml, unsigned depth)
+{
+	_cleanup_free_ char *buf = NULL;
+	int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	int r = nscg_read_fd(fd, 4u << 20, &buf, NULL);
+	nscg_close(fd);
+	for (char *l = r < 0 ? NULL : buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, me, ml) && (l[ml] == '\n' || l[ml] == '\0'))
+			return true;
+	if (depth >= HOLDS_MAX_DEPTH)
+		return false;
+	_cleanup_closedir_ DIR *d = nscg_opendir_at(dirfd);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_close_ int sub = openat(dirfd, de->d_name,
+						 O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub >= 0 && holds_at(sub, me, ml, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+/* Whether pid is in cg, or below it. */
 static bool holds(const struct nscg_cgroup *cg, pid_t pid)
 {
 	char me[24];
 	size_t ml = (size_t)snprintf(me, sizeof(me), "%d", (int)pid);
 
-	for (size_t i = 0; i < NSCG_MAX_HIER; i++) {
-		_cleanup_free_ char *buf = NULL;
-		int fd;
-		if (cg->fd[i] < 0)
-			continue;
-		fd = openat(cg->fd[i], "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		int r = nscg_read_fd(fd, 4u << 20, &buf, NULL);
-		nscg_close(fd);
-		for (char *l = r < 0 ? NULL : buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-			if (!strncmp(l, me, ml) && (l[ml] == '\n' || l[ml] == '\0'))
-				return true;
-	}
+	for (size_t i = 0; i < NSCG_MAX_HIER; i++)
+		if (cg->fd[i] >= 0 && holds_at(cg->fd[i], me, ml, 0))
+			return true;
 	return false;
 }
 

@@ -82,6 +82,7 @@ struct watcher {
 	/* delegate: NAME/caller, and NAME/user/login's cgroup.procs */
 	int herd_from, herd_to;
 	uint64_t start_ms, herd_next_ms;
+	bool herd_failed; /* said once */
 };
 
 /* Requests of the session's user served in a second. */
@@ -201,24 +202,34 @@ static int find_session(struct watcher *w)
 }
 
 /* Whether every uid of process pid (real, effective, saved, file
- * system) is uid: a process of the user's, no longer root's on its way
- * to being theirs. */
+ * system) is uid and it has no effective capability: a process of the
+ * user's, no longer root's on its way to being theirs. */
 static bool owned_by(const char *pid, uid_t uid)
 {
-	char path[64], buf[1024];
+	char path[64], buf[4096];
 	_cleanup_close_ int fd = -1;
+	size_t n = 0;
+	ssize_t got;
 
 	snprintf(path, sizeof(path), "/proc/%s/status", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
+	while (n < sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)got;
 	buf[n] = '\0';
-	const char *l = strstr(buf, "\nUid:");
+	const char *l = strstr(buf, "\nUid:"), *c = strstr(buf, "\nCapEff:");
 	unsigned r, e, sv, fs;
-	return l && sscanf(l + 5, "%u %u %u %u", &r, &e, &sv, &fs) == 4 && r == uid && e == uid &&
-	       sv == uid && fs == uid;
+	unsigned long long caps;
+	return l && c && sscanf(l + 5, "%u %u %u %u", &r, &e, &sv, &fs) == 4 && r == uid &&
+	       e == uid && sv == uid && fs == uid && sscanf(c + 8, "%llx", &caps) == 1 && caps == 0;
+}
+
+/* Whether the process of pidfd has ended (its pid may be another's). */
+static bool ended(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
 }
 
 /* delegate: move the user's processes the caller forked in NAME/caller
@@ -241,10 +252,31 @@ static void herd(struct watcher *w, uint64_t now)
 		next = strchr(p, '\n');
 		if (next)
 			*next++ = '\0';
-		if (!strcmp(p, caller) || !owned_by(p, w->o->uid))
+		uint64_t pid;
+		if (!strcmp(p, caller) || nscg_parse_u64(p, &pid) < 0 || pid > INT32_MAX)
 			continue;
-		/* A process that ended meanwhile is ESRCH: nothing to do. */
-		(void)!write(w->herd_to, p, strlen(p));
+		/* The pidfd first, then the look: while the process lives,
+		 * its pid is its own, so the move is of what was looked at. */
+		_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		if (pidfd < 0 || !owned_by(p, w->o->uid))
+			continue;
+		if (write(w->herd_to, p, strlen(p)) < 0) {
+			/* ESRCH: it ended meanwhile. Else (login removed by
+			 * the user) once in the log: the processes stay in
+			 * the caller's cgroup, under the session's limits. */
+			if (errno != ESRCH && !w->herd_failed) {
+				w->herd_failed = true;
+				syslog(LOG_WARNING, "uid %u %s: cannot move a process of the login into %s/%s: %m",
+				       (unsigned)w->o->uid, w->o->user, NSCG_DELEGATE_USER,
+				       NSCG_DELEGATE_LOGIN);
+			}
+			continue;
+		}
+		char proc[40];
+		snprintf(proc, sizeof(proc), "/proc/%s", p);
+		if (ended(pidfd) && access(proc, F_OK) == 0 && !owned_by(p, w->o->uid))
+			syslog(LOG_WARNING, "uid %u %s: pid %s ended while it was moved into %s/%s, and is now another's",
+			       (unsigned)w->o->uid, w->o->user, p, NSCG_DELEGATE_USER, NSCG_DELEGATE_LOGIN);
 	}
 }
 
@@ -629,8 +661,13 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 	nscg_cgroup_init(&w.sess);
 	nscg_cgroup_init(&w.user);
 	openlog("nscg-watch", LOG_PID, LOG_AUTHPRIV);
-	if (nscg_host_detect(NULL, &w.host, NULL) < 0 || find_session(&w) < 0)
+	if (nscg_host_detect(NULL, &w.host, NULL) < 0 || find_session(&w) < 0) {
+		/* With delegate the login's processes would stay root's. */
+		if (o->delegate)
+			syslog(LOG_WARNING, "uid %u %s: no delegated session found for pid %d: its processes stay out of the user's subtree",
+			       (unsigned)o->uid, o->user, (int)o->caller);
 		return 0; /* no session to watch */
+	}
 	/* The login ends with its caller (sshd's, login's or su's process):
 	 * so does the watcher, whatever processes it left. */
 	w.caller_fd = (int)syscall(SYS_pidfd_open, o->caller, 0);

@@ -42,7 +42,8 @@ ok descendants-bounded 'mkdir $C/a $C/b $C/c && ! mkdir $C/d 2>/dev/null'
 ok depth-bounded 'rmdir $C/c && mkdir $C/a/x && ! mkdir $C/a/x/y 2>/dev/null'
 # Something to outlive the login in a nested cgroup of the user's own:
 # gone with the rest at logout.
-rmdir $C/a/x
+# (Within the bound: a, b and these two.)
+rmdir $C/a/x $C/job
 ok nested-for-later 'mkdir $C/b/keep'
 sh -c "echo \$\$ >$C/b/keep/cgroup.procs; exec sleep 1000" </dev/null >/dev/null 2>&1 &
 left=$!

@@ -215,6 +215,7 @@ EOU
 	step "$g: tested"
 	if [ "$layout" = v2 ] && step_wanted bench; then
 		bench_logins "$g" "$port" $((port + 1))
+		bench_isolation "$g" "$port"
 		step "$g: login benchmark"
 	fi
 	kill "$(cat "$vm/$g.pid")" 2>/dev/null
@@ -387,8 +388,9 @@ isolation() {
 				pass "vm/$g/delegate/own-delegated-scope" ||
 				fail "vm/$g/delegate/own-delegated-scope" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
 		fi
-		# Rootless podman, with the default bounds.
-		"${R[@]}" "printf '[user:tester]\ndelegate = yes\n' >$conf"
+		# Rootless podman, with the default bounds, in a session that
+		# hides the host's processes too.
+		"${R[@]}" "printf '[user:tester]\ndelegate = yes\nhide_processes = yes\n' >$conf"
 		out=$("${T[@]}" "bash /usr/local/bin/nscg-vm-podman vm/$g/podman" 2>&1)
 		grep -E '^(PASS|FAIL):' <<<"$out"
 		grep -qE '^(PASS|FAIL):' <<<"$out" || fail "vm/$g/podman/inside" "no answer: $out"
