@@ -165,23 +165,6 @@ static int keep_only_sys_admin(void)
 	return 0;
 }
 
-struct private_mounts {
-	bool shm, tmp;
-	uint64_t shm_size, tmp_size;
-	bool hide_pids, proc_gid_set;
-	gid_t proc_gid;
-};
-
-/* The session's watcher, if asked for (watch.h). */
-struct watch_req {
-	bool on;
-	uid_t uid;
-	const char *user;
-	const char *tty; /* PAM_TTY, or NULL */
-	bool notice;
-	bool delegate;
-};
-
 /* The session's terminal from PAM_TTY ("/dev/pts/3" or "tty1"), for
  * writing, or -1. Looked at before it is opened (O_PATH opens no
  * driver): only a virtual console (major 4) or a pty (136-143) is, as
@@ -214,7 +197,7 @@ static int open_tty(const char *tty)
  * the module has joined the session (watch_go), and ends at once if the
  * pipe closes first. Returns the pipe's write end, or -1 (no watcher: the
  * session goes on without one). */
-static int start_watcher(const struct watch_req *wr)
+static int start_watcher(const struct nscg_helper_watch *wr)
 {
 	int pfd[2];
 
@@ -398,7 +381,7 @@ static int mount_tmpfs(const char *where, uint64_t size)
  * superblock, and its hidepid would hide the host's processes from
  * logind and polkit too. So it is refused there, and on any kernel the
  * new mount must be a superblock of its own, or it goes again. */
-static int mount_proc(const struct private_mounts *pm)
+static int mount_proc(const struct nscg_private_mounts *pm)
 {
 	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct utsname un;
@@ -430,7 +413,8 @@ static int mount_proc(const struct private_mounts *pm)
  * tells the module. When it has made its cgroup namespace it says "C"
  * with it: the hostname, the cgroup namespace joined and the session's
  * view of cgroupfs; "R", and we stay until the module has joined ("G"). */
-static int run_session(unsigned ns, const struct private_mounts *pm, const struct watch_req *wr)
+static int run_session(unsigned ns, const struct nscg_private_mounts *pm,
+		       const struct nscg_helper_watch *wr)
 {
 	char hostname[HOST_NAME_MAX + 1];
 	struct nscg_host host;
@@ -568,8 +552,8 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	unsigned ns = NSCG_NS_ALL;
-	struct private_mounts pm = { 0 };
-	struct watch_req wr = { .user = "?", .notice = true };
+	struct nscg_private_mounts pm = { 0 };
+	struct nscg_helper_watch wr = { .user = "?", .notice = true };
 	uint64_t uid = UINT64_MAX;
 	int c, mode = 0;
 

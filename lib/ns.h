@@ -79,7 +79,8 @@ struct nscg_private_mounts {
 	gid_t proc_gid;
 };
 
-/* The session's watcher the helper forks (watch.h), if on. */
+/* The session's watcher the helper forks (watch.h), if on. The helper
+ * reads both of these back from its command line (exec_helper). */
 struct nscg_helper_watch {
 	bool on;
 	uid_t uid;
