@@ -111,17 +111,13 @@ static int terminate_systemd(const struct nscg_host *host, const struct nscg_rec
 			 rec->session + 8); /* session-ID.scope */
 		return nscg_logind_terminate(id, BUS_TIMEOUT_MS, log);
 	}
-	struct nscg_cgroup cg, sub;
+	struct nscg_cgroup cg;
 	nscg_cgroup_open_existing(host, rec->cgroup, &cg);
 	int r = nscg_cgroup_kill_others(host, &cg, KILL_TIMEOUT_MS);
 	/* delegate: the session's processes are below the scope, in
 	 * cgroups of pam_nscg's own (delegate.h). */
-	static const char *const below[] = { NSCG_DELEGATE_USER, NSCG_DELEGATE_CALLER };
-	for (size_t i = 0; i < ELEMENTSOF(below) && r >= 0; i++) {
-		nscg_cgroup_open_child(host, &cg, below[i], &sub);
-		r = nscg_cgroup_kill(host, &sub, KILL_TIMEOUT_MS);
-		nscg_cgroup_close(&sub);
-	}
+	if (r >= 0)
+		r = nscg_delegate_kill(host, &cg, KILL_TIMEOUT_MS);
 	nscg_cgroup_close(&cg);
 	if (r < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill",

@@ -159,3 +159,18 @@ int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_dele
 				      (unsigned)uid);
 	return 0;
 }
+
+int nscg_delegate_kill(const struct nscg_host *host, const struct nscg_cgroup *sess,
+		       unsigned timeout_ms)
+{
+	struct nscg_cgroup sub;
+
+	nscg_cgroup_open_child(host, sess, NSCG_DELEGATE_USER, &sub);
+	int r = nscg_cgroup_kill(host, &sub, timeout_ms);
+	nscg_cgroup_close(&sub);
+	/* ... and the login's processes the watcher has not moved yet. */
+	nscg_cgroup_open_child(host, sess, NSCG_DELEGATE_CALLER, &sub);
+	int k = nscg_cgroup_kill_others(host, &sub, timeout_ms);
+	nscg_cgroup_close(&sub);
+	return r < 0 ? r : k;
+}

@@ -68,4 +68,10 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
 			    uid_t uid, gid_t gid, const struct nscg_log *log);
 
+/* Kill what a delegated session's cgroup sess holds below it: all of
+ * NAME/user, and in NAME/caller all but the calling process; waiting at
+ * most timeout_ms for each. 0 where sess has neither (no delegation). */
+int nscg_delegate_kill(const struct nscg_host *host, const struct nscg_cgroup *sess,
+		       unsigned timeout_ms);
+
 #endif

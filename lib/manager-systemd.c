@@ -249,20 +249,8 @@ static int systemd_close(struct nscg_session *s, const struct nscg_log *log)
 	 * (90 s) before it kills what ignores it. With delegate the user's
 	 * are in the subtree below the scope, ours (cgroup.kill), and the
 	 * caller beside it. */
-	int r;
-	if (s->delegate) {
-		struct nscg_cgroup sub;
-		nscg_cgroup_open_child(&s->host, &s->sess, NSCG_DELEGATE_USER, &sub);
-		r = nscg_cgroup_kill(&s->host, &sub, NSCG_KILL_TIMEOUT_MS);
-		nscg_cgroup_close(&sub);
-		/* ... and the login's processes not moved there yet. */
-		nscg_cgroup_open_child(&s->host, &s->sess, NSCG_DELEGATE_CALLER, &sub);
-		int k = nscg_cgroup_kill_others(&s->host, &sub, NSCG_KILL_TIMEOUT_MS);
-		nscg_cgroup_close(&sub);
-		r = r < 0 ? r : k;
-	} else {
-		r = nscg_cgroup_kill_others(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS);
-	}
+	int r = s->delegate ? nscg_delegate_kill(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS) :
+			      nscg_cgroup_kill_others(&s->host, &s->sess, NSCG_KILL_TIMEOUT_MS);
 	if (r < 0)
 		nscg_log_errno(log, LOG_ERR, r, "processes of %s survived the kill", s->name);
 	int t = 0;
