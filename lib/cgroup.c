@@ -727,10 +727,6 @@ void nscg_cgroup_open_child(const struct nscg_host *host, const struct nscg_cgro
 					    O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-/* Deeper than a delegated subtree may be (NSCG_DELEGATE_MAX_DEPTH below
- * two levels of ours). */
-#define RMDIR_MAX_DEPTH 40
-
 /* Remove the cgroups below dirfd, depth first. A directory that is not
  * root's (a delegated subtree, delegate.h) becomes root's before it is
  * read, so that nobody can make another cgroup in it meanwhile. */
@@ -739,7 +735,7 @@ static int rmdir_below(int dirfd, unsigned depth)
 	struct stat st;
 	int ret = 0;
 
-	if (depth > RMDIR_MAX_DEPTH)
+	if (depth > NSCG_SUBTREE_MAX_DEPTH)
 		return -ELOOP;
 	uint64_t populated;
 	if (fstat(dirfd, &st) < 0)

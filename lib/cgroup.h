@@ -182,6 +182,10 @@ int nscg_cgroup_rmdir(const struct nscg_host *host,
 		      const struct nscg_cgroup *parent, const char *name,
 		      unsigned timeout_ms);
 
+/* Deeper than the cgroups below a session go: a delegated subtree's
+ * (delegate_max_depth, at most 32) below two levels of pam_nscg's own. */
+#define NSCG_SUBTREE_MAX_DEPTH 40
+
 /* The same for a session's cgroup, with the cgroups below it (a
  * delegated subtree, delegate.h, and the user's own in it), which become
  * root's on the way down so that nobody makes another meanwhile. Never

@@ -71,9 +71,6 @@ static int list_prefixed(int dirfd, const char *prefix, struct names *out)
 	return r;
 }
 
-/* Deeper than a session's cgroups go (a delegated subtree, delegate.h). */
-#define HOLDS_MAX_DEPTH 40
-
 /* Whether the process me (its pid as text, ml bytes) is in the cgroup
  * at dirfd or below it. */
 static bool holds_at(int dirfd, const char *me, size_t ml, unsigned depth)
@@ -88,7 +85,7 @@ static bool holds_at(int dirfd, const char *me, size_t ml, unsigned depth)
 	for (char *l = r < 0 ? NULL : buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
 		if (!strncmp(l, me, ml) && (l[ml] == '\n' || l[ml] == '\0'))
 			return true;
-	if (depth >= HOLDS_MAX_DEPTH)
+	if (depth >= NSCG_SUBTREE_MAX_DEPTH)
 		return false;
 	_cleanup_closedir_ DIR *d = nscg_opendir_at(dirfd);
 	for (struct dirent *de; d && (de = readdir(d));) {
