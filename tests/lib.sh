@@ -12,6 +12,28 @@ trap _run_cleanups EXIT
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1${2:+: $2}"; }
+# skip NAME REASON: a check this host cannot run (a controller file, a
+# kernel feature, a package it lacks). Counted apart, never as a pass.
+skip() { echo "SKIP: $1 ($2)"; }
+
+# The deadline of every wait for a condition, in seconds. Generous: a
+# slow machine under load is still a machine this suite must pass on,
+# and a wait that is met returns at once.
+WAIT=${NSCG_TEST_WAIT:-60}
+# wait_for [-t SECONDS] CMD...: until CMD succeeds, at most $WAIT
+# seconds (or SECONDS); CMD's last status. Polled every 50 ms at first,
+# then every 200 ms.
+wait_for() {
+	local limit=$WAIT n=0
+	[ "$1" = -t ] && { limit=$2; shift 2; }
+	local end=$((SECONDS + limit))
+	until "$@"; do
+		[ $SECONDS -lt $end ] || { "$@"; return; }
+		if [ $((n += 1)) -lt 20 ]; then sleep 0.05; else sleep 0.2; fi
+	done
+}
+# A process that runs, unlike a zombie waiting for PID 1 to reap it.
+running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
 # expect NAME WANT_RC CMD... : run CMD, keep stdout/stderr in $OUT/$ERR.
 expect() {
@@ -69,7 +91,7 @@ session_fixture() {
 	if [ ! -e /dev/log ]; then
 		python3 "$TOP/tests/syslog-capture.py" "$syslog" "$d/stop" 600 &
 		on_exit "touch '$d/stop'; wait"
-		for _ in $(seq 50); do [ -e "$syslog.ready" ] && break; sleep 0.1; done
+		wait_for test -e "$syslog.ready"
 	fi
 	install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
 }
@@ -133,7 +155,7 @@ EOC
 	# A link under the service's name: OpenSSH uses it as the PAM service.
 	"$d/$svc" -f "$d/sshd_config" -E "$d/sshd.log"
 	on_exit "kill \$(cat '$d/sshd.pid' 2>/dev/null) 2>/dev/null"
-	for _ in $(seq 50); do [ -s "$d/sshd.pid" ] && break; sleep 0.1; done
+	wait_for test -s "$d/sshd.pid"
 	SSH=(ssh -i "$d/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 		-o BatchMode=yes -o ConnectTimeout=60 -o LogLevel=ERROR "$u@127.0.0.1")
 	[ -s "$d/sshd.pid" ]
