@@ -24,10 +24,23 @@ out=@OUT@
 } >"$out" 2>&1
 setsid sleep 1000 </dev/null >/dev/null 2>&1 &
 echo $! >"$out.pid"
+echo $! >>"$out.all"
 exit 0
 EOP
 sed -i "s|@OUT@|$d/probe.out|" "$d/probe.sh"
 chmod 0755 "$d/probe.sh"
+# The probe's sleeps in stacks where pam_nscg did not sandbox the
+# session (refused, exempt, on_error = allow) are nobody's to kill but
+# ours.
+kill_probe_sleeps() {
+	local p
+	while read -r p; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && kill -KILL "$p"
+	done <"$d/probe.out.all"
+	: >"$d/probe.out.all"
+}
+touch "$d/probe.out.all"
+on_exit kill_probe_sleeps
 cat >/etc/pam.d/$svc <<EOC
 auth     required pam_permit.so
 account  required pam_permit.so
@@ -52,8 +65,7 @@ fds=$(awk '/^== fds/{f=1;next} f' <<<"$p")
 [ -n "$fds" ] && ! grep -E -- '-> (/sys/|socket:|/memfd:|.*/ns/)' <<<"$fds" &&
 	pass pamtester/no-module-fds || fail pamtester/no-module-fds "$fds"
 pid=$(cat "$d/probe.out.pid" 2>/dev/null)
-# Dead means gone or a zombie waiting for init to reap it.
-running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Dead means gone or a zombie waiting to be reaped (lib.sh's running).
 [ -n "$pid" ] && ! running "$pid" && pass pamtester/leftover-killed ||
 	{ fail pamtester/leftover-killed "pid $pid alive"; kill -9 "$pid" 2>/dev/null; }
 left=$(ls -d /sys/fs/cgroup/*/$parent/user-$uid 2>/dev/null)
@@ -94,8 +106,7 @@ printf '[user:%s]\nenabled = no\n' "$u" >>"$d/nscg.conf"
 rm -f "$d/probe.out"
 expect pamtester/exempt 0 pamtester "$svc" "$u" open_session close_session
 grep -q ":/$parent" "$d/probe.out" && fail pamtester/exempt-not-sandboxed || pass pamtester/exempt-not-sandboxed
-[ -n "$(cat "$d/probe.out.pid" 2>/dev/null)" ] && kill -9 "$(cat "$d/probe.out.pid")" 2>/dev/null
-true
+kill_probe_sleeps
 
 # Under valgrind memcheck: no leak and no memory error from the module.
 # (valgrind 3.19 lacks pidfd_open, so this also runs the per-namespace
@@ -109,7 +120,7 @@ if command -v valgrind >/dev/null; then
 	[ -n "$pid" ] && ! running "$pid" && pass pamtester/valgrind-session-cleaned ||
 		fail pamtester/valgrind-session-cleaned
 else
-	fail pamtester/valgrind "valgrind missing"
+	skip pamtester/valgrind-memcheck "valgrind is not installed"
 fi
 
 # A hostile user name never reaches a path or an unescaped log line.

@@ -14,13 +14,24 @@ policy() { # extra [default] lines
 		"$parent" "$d" "$1" >"$d/nscg.conf"
 	chmod 0644 "$d/nscg.conf"
 }
-# Session cgroups of the user, counted once whatever the hierarchies.
+# Session cgroups of the user, counted once whatever the hierarchies
+# (a glob, no process per directory).
 sessions_left() {
-	ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null |
-		xargs -r -n1 basename | sort -u | wc -l
+	local -A seen=()
+	local p
+	for p in /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-*; do
+		[ -d "$p" ] && seen[${p##*/}]=1
+	done
+	echo ${#seen[@]}
 }
-# The user's processes that still run (zombies wait for init to reap).
+# The user's processes that still run (zombies wait to be reaped).
 running_sleeps() { ps -u "$u" -o stat=,comm= | grep -v '^Z' | grep -c sleep; }
+# A session that stays open until the test releases it: its sleep is
+# killed (release), and its shell then ends with status 0.
+HOLD=(sh -c 'sleep 1000; exit 0')
+release() { pkill -x -u "$uid" sleep; }
+sessions_at_least() { [ "$(sessions_left)" -ge "$1" ]; }
+sleeps_are() { [ "$(running_sleeps)" = "$1" ]; }
 
 policy ""
 # What the user can and cannot do inside.
@@ -61,9 +72,11 @@ expect sessions/su-like-caller 0 perl -e '$< = shift; exec @ARGV or die' "$uid" 
 # a child's quota above its parent's: the login must not fail).
 policy "user.cpu.max = 200%
 session.cpu.max = 400%"
-if [ -d /sys/fs/cgroup/cpu,cpuacct ] || [ -d /sys/fs/cgroup/cpu ]; then
+if [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
 	expect sessions/cpu-quota-above-user 0 "$RUN" "$svc" "$u" sh -c \
 		'test "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)" = 200000'
+else
+	skip sessions/cpu-quota-above-user "this host has no v1 cpu hierarchy with cpu.cfs_quota_us"
 fi
 policy ""
 
@@ -76,12 +89,13 @@ policy "[user:$u]
 user.memory.max = 512M
 [user:$alias]
 user.memory.max = 1G"
-"$RUN" "$svc" "$alias" sleep 2 &
+"$RUN" "$svc" "$alias" "${HOLD[@]}" &
 a=$!
 lim=/sys/fs/cgroup/memory/$parent/user-$uid/memory.limit_in_bytes
-for _ in $(seq 50); do [ -e "$lim" ] && break; sleep 0.1; done
+wait_for sleeps_are 1
 [ "$(cat "$lim" 2>/dev/null)" = $((512 << 20)) ] && pass sessions/alias-user-limit ||
 	fail sessions/alias-user-limit "$(cat "$lim" 2>&1)"
+release
 wait $a && pass sessions/alias-login || fail sessions/alias-login
 grep -q "$alias shares uid $uid with $u: the user-level limits and max_sessions are $u's" "$syslog" &&
 	pass sessions/alias-logged || fail sessions/alias-logged
@@ -128,21 +142,25 @@ expect sessions/unknown-user-refused 2 "$RUN" "$svc" "nscgt-none$$" true
 
 # max_sessions: the third login is refused while two are open.
 policy "max_sessions = 2"
-"$RUN" "$svc" "$u" sleep 3 & a=$!
-"$RUN" "$svc" "$u" sleep 3 & b=$!
-for _ in $(seq 50); do [ "$(sessions_left)" -ge 2 ] && break; sleep 0.1; done
+"$RUN" "$svc" "$u" "${HOLD[@]}" & a=$!
+"$RUN" "$svc" "$u" "${HOLD[@]}" & b=$!
+wait_for sleeps_are 2
 expect sessions/max-sessions-refused 206 "$RUN" "$svc" "$u" true
 grep -q "refusing a login of $u: 2 sessions are open and max_sessions is 2" "$syslog" &&
 	pass sessions/max-sessions-logged || fail sessions/max-sessions-logged
+release
 wait $a $b
 [ "$(sessions_left)" = 0 ] && pass sessions/max-sessions-cleanup || fail sessions/max-sessions-cleanup
 
 # An orphan (the login was SIGKILLed before close) is swept by the next
-# open of that user.
+# open of that user. The opener dies first: were its child killed
+# first, it would close the session itself.
 policy ""
-"$RUN" "$svc" "$u" sleep 30 & r=$!
-for _ in $(seq 50); do [ "$(sessions_left)" -ge 1 ] && break; sleep 0.1; done
-pkill -KILL -u "$u" sleep; kill -KILL $r; wait $r 2>/dev/null
+"$RUN" "$svc" "$u" sleep 1000 & r=$!
+wait_for sleeps_are 1
+kill -KILL $r; wait $r 2>/dev/null
+pkill -KILL -x -u "$uid" sleep
+wait_for sleeps_are 0
 [ "$(sessions_left)" = 1 ] && pass sessions/orphan-present || fail sessions/orphan-present
 expect sessions/open-after-orphan 0 "$RUN" "$svc" "$u" true
 grep -q "removed session-[0-9a-f]* of uid $uid: its opener is gone" "$syslog" &&
@@ -154,7 +172,7 @@ grep -q "removed session-[0-9a-f]* of uid $uid: its opener is gone" "$syslog" &&
 # The opener dies and the user's processes live on: the next login of
 # the user kills them (kill_on_close) and removes the session.
 "$RUN" "$svc" "$u" sh -c 'sleep 1000 & sleep 1000' & r=$!
-for _ in $(seq 50); do [ "$(running_sleeps)" = 2 ] && break; sleep 0.1; done
+wait_for sleeps_are 2
 kill -KILL $r; wait $r 2>/dev/null
 [ "$(running_sleeps)" = 2 ] && pass sessions/abandoned-still-running || fail sessions/abandoned-still-running
 expect sessions/open-after-abandoned 0 "$RUN" "$svc" "$u" true
@@ -175,7 +193,7 @@ useradd -M -N -s /bin/sh "$u3"
 uid3=$(id -u "$u3")
 on_exit "pkill -KILL -u '$u3'; userdel '$u3' 2>/dev/null; rm -f /run/nscg/uid-$uid3.lock /run/nscg/sessions/uid-$uid3.*; true"
 "$RUN" "$svc" "$u3" sh -c 'sleep 1000 & sleep 1000' & r=$!
-for _ in $(seq 50); do [ "$(ps -u "$u3" -o comm= | grep -c sleep)" = 2 ] && break; sleep 0.1; done
+wait_for eval '[ "$(ps -u "$u3" -o comm= | grep -c sleep)" = 2 ]'
 kill -KILL $r; wait $r 2>/dev/null
 rm -f /run/nscg/sweep.stamp
 expect sessions/other-user-login 0 "$RUN" "$svc" "$u" true
@@ -190,7 +208,7 @@ grep -q "removed session-[0-9a-f]* of uid $uid3: its opener is gone" "$syslog" &
 # close writes it, naming this shell as the opener that gave up) is
 # finished by the sweep though its opener still runs.
 "$RUN" "$svc" "$u" sh -c 'sleep 1000 & sleep 1000' & r=$!
-for _ in $(seq 50); do [ "$(running_sleeps)" = 2 ] && break; sleep 0.1; done
+wait_for sleeps_are 2
 kill -KILL $r; wait $r 2>/dev/null
 rec=$(ls /run/nscg/sessions/uid-"$uid".* | head -1)
 start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)
@@ -203,7 +221,7 @@ grep -q "removed session-[0-9a-f]* of uid $uid: its close could not finish" "$sy
 
 # nscgctl gc: lists (--dry-run) and finishes what no login came to sweep.
 "$RUN" "$svc" "$u" sh -c 'sleep 1000 & sleep 1000' & r=$!
-for _ in $(seq 50); do [ "$(running_sleeps)" = 2 ] && break; sleep 0.1; done
+wait_for sleeps_are 2
 kill -KILL $r; wait $r 2>/dev/null
 expect sessions/gc-dry-run 0 "$BUILD/nscgctl" gc --dry-run --conf "$d/nscg.conf"
 contains sessions/gc-dry-run-lists "$OUT" "would remove session-"
@@ -224,11 +242,14 @@ contains sessions/gc-inside-says-why "$ERR" "runs in a cgroup namespace of its o
 expect sessions/gc-needs-root 2 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$BUILD/nscgctl" gc --conf "$d/nscg.conf"
 
-# 50 sessions open at once, then all close cleanly.
+# 50 sessions open at once, held open until all are counted, then all
+# close cleanly.
 pids=()
-for i in $(seq 50); do "$RUN" "$svc" "$u" sleep 2 & pids+=($!); done
-for _ in $(seq 100); do [ "$(sessions_left)" -ge 50 ] && break; sleep 0.1; done
-[ "$(sessions_left)" = 50 ] && pass sessions/fifty-open || fail sessions/fifty-open "$(sessions_left) open"
+for i in $(seq 50); do "$RUN" "$svc" "$u" "${HOLD[@]}" & pids+=($!); done
+wait_for sleeps_are 50
+[ "$(sessions_left)" = 50 ] && pass sessions/fifty-open ||
+	fail sessions/fifty-open "$(sessions_left) open, $(running_sleeps) running"
+release
 bad=0
 for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
 [ $bad = 0 ] && pass sessions/fifty-closed-ok || fail sessions/fifty-closed-ok "$bad failed"
