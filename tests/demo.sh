@@ -59,7 +59,7 @@ echo "== the host, as root"
 show
 echo
 echo "== inside a session of $user, opened with pam_open_session"
-"$build/session-runner" "$svc" "$user" bash -c 'show; echo "whoami:             $(whoami)"; echo "write the limit:    $(echo 1G 2>&1 >/sys/fs/cgroup/memory/memory.limit_in_bytes || true)"; sleep 1000 & echo "left running:       sleep pid $!"; echo; echo "== nscgctl status, as $(whoami), from inside the session"; sleep 0.3; nscgctl status'
+"$build/session-runner" "$svc" "$user" bash -c 'show; echo "whoami:             $(whoami)"; echo "write the limit:    $(echo 1G 2>&1 >/sys/fs/cgroup/memory/memory.limit_in_bytes || true)"; sleep 1000 & echo "left running:       sleep pid $!"; echo; echo "== nscgctl status, as $(whoami), from inside the session"; for i in $(seq 100); do nscgctl status >/dev/null 2>&1 && break; sleep 0.1; done; nscgctl status'
 echo
 echo "== after pam_close_session"
 left=$(ls -d /sys/fs/cgroup/*/nscg/user-"$(id -u "$user")" 2>/dev/null || true)

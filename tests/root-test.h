@@ -10,6 +10,12 @@
 
 #include "log.h"
 
+/* The bound given to every wait of the code under test (a kill, an
+ * rmdir, the helper's answer): generous, since a loaded machine can
+ * take seconds where a quiet one takes milliseconds, and a wait that is
+ * met returns at once. */
+#define TEST_DEADLINE_MS 60000
+
 static unsigned pass, fail;
 static char logbuf[8192];
 

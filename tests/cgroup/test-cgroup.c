@@ -286,16 +286,16 @@ int main(void)
 		snprintf(want, sizeof(want), "/%s/user-4242/session-1/x/y", parent);
 		T("subtree-process-deep", in_cgroup(deep, "", want));
 	}
-	T("kill", nscg_cgroup_kill(&host, &sess, 2000) == 0);
+	T("kill", nscg_cgroup_kill(&host, &sess, TEST_DEADLINE_MS) == 0);
 	T("kill-empties", nscg_cgroup_populated(&host, &sess) == 0);
 	T("sleeper-killed", waitpid(sleeper, &st, 0) == sleeper && WIFSIGNALED(st));
 	if (uni >= 0)
 		T("subtree-process-killed", deep > 0 && waitpid(deep, &st, 0) == deep && WIFSIGNALED(st));
 
 	T("rmdir-busy-parent-refused", nscg_cgroup_rmdir(&host, &top, "user-4242", 20) == -EBUSY);
-	T("rmdir-session", nscg_cgroup_rmdir_session(&host, &user, "session-1", 1000) == 0);
+	T("rmdir-session", nscg_cgroup_rmdir_session(&host, &user, "session-1", TEST_DEADLINE_MS) == 0);
 	T("rmdir-session-subtree-gone", !exists("unified", "user-4242/session-1/x"));
-	T("rmdir-user", nscg_cgroup_rmdir(&host, &top, "user-4242", 1000) == 0);
+	T("rmdir-user", nscg_cgroup_rmdir(&host, &top, "user-4242", TEST_DEADLINE_MS) == 0);
 	nscg_cgroup_close(&top);
 	nscg_cgroup_close(&user);
 	nscg_cgroup_close(&sess);
@@ -304,7 +304,7 @@ int main(void)
 	for (size_t i = 0; i < host.n; i++)
 		if (nscg_hier_used(&host.h[i]))
 			root.fd[i] = openat(host.h[i].root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	T("rmdir-parent", nscg_cgroup_rmdir(&host, &root, parent, 1000) == 0);
+	T("rmdir-parent", nscg_cgroup_rmdir(&host, &root, parent, TEST_DEADLINE_MS) == 0);
 	nscg_cgroup_close(&root);
 	bool left = false;
 	for (size_t i = 0; i < host.n; i++) {

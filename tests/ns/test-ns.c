@@ -100,7 +100,7 @@ static int login_process(const char *helper, const struct nscg_host *host,
 	int hfd = nscg_helper_open(helper, &tlog);
 	T("helper-open", hfd >= 0);
 	logbuf[0] = '\0';
-	T("enter", enter(hfd, NSCG_NS_ALL, "nscg-t", &saved, 5000) == 0);
+	T("enter", enter(hfd, NSCG_NS_ALL, "nscg-t", &saved, TEST_DEADLINE_MS) == 0);
 	nslinks(inside);
 	for (int i = 0; i < 4; i++)
 		T("namespace-differs", strcmp(before[i], inside[i]) != 0);
@@ -151,7 +151,7 @@ static int login_process(const char *helper, const struct nscg_host *host,
 	snprintf(bad, sizeof(bad), "%s.false", helper);
 	int ffd = nscg_helper_open(bad, &tlog);
 	logbuf[0] = '\0';
-	T("silent-helper-fails", ffd >= 0 && enter(ffd, NSCG_NS_ALL, NULL, &saved, 2000) == -EIO &&
+	T("silent-helper-fails", ffd >= 0 && enter(ffd, NSCG_NS_ALL, NULL, &saved, TEST_DEADLINE_MS) == -EIO &&
 					 strstr(logbuf, "ended without an answer"));
 	nslinks(after);
 	T("namespaces-untouched-after-fault", !memcmp(before, after, sizeof(before)));
@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 		_exit(login_process(argv[1], &host, &sess));
 	waitpid(pid, &st, 0);
 	T("login-process-exited", WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	T("cleanup-kill-first", nscg_cgroup_kill(&host, &sess, 2000) == 0);
+	T("cleanup-kill-first", nscg_cgroup_kill(&host, &sess, TEST_DEADLINE_MS) == 0);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
@@ -246,13 +246,13 @@ int main(int argc, char **argv)
 						!strcmp(mounts_before, mounts_after));
 	free(mounts_before);
 	free(mounts_after);
-	T("cleanup-kill", nscg_cgroup_kill(&host, &sess, 2000) == 0);
+	T("cleanup-kill", nscg_cgroup_kill(&host, &sess, TEST_DEADLINE_MS) == 0);
 	snprintf(path, sizeof(path), "%s/user-4243", parent);
 	nscg_cgroup_open(&host, path, false, &user, NULL, &tlog);
-	T("cleanup-rmdir-session", nscg_cgroup_rmdir(&host, &user, "session-1", 1000) == 0);
+	T("cleanup-rmdir-session", nscg_cgroup_rmdir(&host, &user, "session-1", TEST_DEADLINE_MS) == 0);
 	nscg_cgroup_close(&user);
 	nscg_cgroup_open(&host, parent, false, &user, NULL, &tlog);
-	T("cleanup-rmdir-user", nscg_cgroup_rmdir(&host, &user, "user-4243", 1000) == 0);
+	T("cleanup-rmdir-user", nscg_cgroup_rmdir(&host, &user, "user-4243", TEST_DEADLINE_MS) == 0);
 	nscg_cgroup_close(&user);
 	for (size_t i = 0; i < host.n; i++)
 		if (nscg_hier_used(&host.h[i]))
