@@ -2,15 +2,13 @@
 # Runs as the test user inside a guest session with delegate = yes
 # (delegate_max_descendants = 4, delegate_max_depth = 2, session
 # memory.max 128M); prints PASS:/FAIL: lines. $1 = the name prefix.
-n=$1
+prefix=$1
+# shellcheck source=tests/vm/guest.sh
+. /usr/local/lib/nscg-vm-guest.sh
 C=/sys/fs/cgroup
-ok() {
-	detail=
-	if eval "$2"; then echo "PASS: $n/$1"; else echo "FAIL: $n/$1${detail:+: $detail}"; fi
-}
 me=$(id -u)
 # The watcher moves the login's processes into the subtree as they come.
-for _ in $(seq 100); do [ "$(cat /proc/self/cgroup)" = "0::/login" ] && break; sleep 0.05; done
+wait_until '[ "$(cat /proc/self/cgroup)" = "0::/login" ]'
 ok in-login-leaf 'detail=$(cat /proc/self/cgroup); test "$detail" = "0::/login"'
 ok subtree-is-mine 'test "$(stat -c %u $C $C/cgroup.procs $C/cgroup.subtree_control | sort -u)" = "$me"'
 ok limits-not-mine 'detail=$(stat -c "%n %u" $C/memory.max $C/pids.max $C/cgroup.max.descendants $C/cgroup.max.depth); ! grep -qw "$me" <<<"$detail"'
@@ -51,6 +49,6 @@ left=$!
 ok freeze-own-cgroup 'mkdir $C/a/ice && echo 1 >$C/a/ice/cgroup.freeze'
 sh -c "echo \$\$ >$C/a/ice/cgroup.procs; exec sleep 1000" </dev/null >/dev/null 2>&1 &
 ice=$!
-for _ in $(seq 50); do grep -q "frozen 1" $C/a/ice/cgroup.events && grep -q . $C/a/ice/cgroup.procs && break; sleep 0.1; done
+wait_until 'grep -q "frozen 1" $C/a/ice/cgroup.events && grep -q . $C/a/ice/cgroup.procs'
 ok frozen-holds-leftover 'grep -qx "$ice" $C/a/ice/cgroup.procs && grep -q "frozen 1" $C/a/ice/cgroup.events'
 echo "leftover=$left $ice"

@@ -1,18 +1,18 @@
 #!/bin/bash
 # Runs as the test user inside a guest session over ssh; prints
 # PASS:/FAIL: lines for what the session must look like. $1 = the guest
-# name, $2 = "v2" or "hybrid", $3 = "systemd" or "standalone".
+# name, $2 = "v2", "hybrid" or "v1", $3 = "systemd" or "standalone".
 g=$1 layout=$2 stack=${3:-standalone}
-# ok NAME CHECK: the check may set $detail, shown when it fails.
-ok() {
-	detail=
-	if eval "$2"; then echo "PASS: vm/$g/$1"; else echo "FAIL: vm/$g/$1${detail:+: $detail}"; fi
-}
+prefix=vm/$g
+# shellcheck source=tests/vm/guest.sh
+. /usr/local/lib/nscg-vm-guest.sh
 ok cgroup-root '! grep -qv ":/$" /proc/self/cgroup'
 if [ "$layout" = v2 ]; then
 	mem=/sys/fs/cgroup/memory.max pids=/sys/fs/cgroup/pids.max procs=/sys/fs/cgroup/cgroup.procs
 	ok v2-only 'test "$(cat /proc/self/cgroup)" = "0::/"'
 else
+	# v1 and hybrid: the controllers' own hierarchies; on v1 no unified one.
+	[ "$layout" = v1 ] && ok v1-only '! grep -q "^0::" /proc/self/cgroup && test ! -e /sys/fs/cgroup/unified'
 	mem=/sys/fs/cgroup/memory/memory.limit_in_bytes pids=/sys/fs/cgroup/pids/pids.max procs=/sys/fs/cgroup/memory/cgroup.procs
 fi
 ok memory-limit 'test "$(cat $mem)" = 134217728'
