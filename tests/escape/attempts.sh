@@ -46,7 +46,9 @@ held sysfs-remount '! mount -o remount,rw /sys'
 # a login there is.
 nohup sleep 1000 >/dev/null 2>&1 &
 echo $! >>"$left"
-setsid sh -c 'sleep 1000 & echo $! >>'"$left"'; exit 0' </dev/null >/dev/null 2>&1
+# (-w: where this shell leads its process group, setsid forks; its pid
+# is written before the login ends all the same.)
+setsid -w sh -c 'sleep 1000 & echo $! >>'"$left"'; exit 0' </dev/null >/dev/null 2>&1
 (trap '' HUP TERM INT; exec sleep 1000) </dev/null >/dev/null 2>&1 &
 echo $! >>"$left"
 sleep 1000 </dev/null >/dev/null 2>&1 &

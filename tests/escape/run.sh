@@ -17,13 +17,25 @@ policy() {
 	chmod 0644 "$d/nscg.conf"
 }
 ucg() { echo "/sys/fs/cgroup/$1/$parent/user-$uid"; }
-# The user's processes that still run (zombies wait for init to reap).
+# The user's processes that still run (zombies wait to be reaped).
 user_procs() { ps -u "$u" -o stat= | grep -vc '^Z'; }
+no_user_procs() { [ "$(user_procs)" = 0 ]; }
 kill_user() {
 	pkill -KILL -u "$u" 2>/dev/null
-	for _ in $(seq 100); do [ "$(user_procs)" = 0 ] && break; sleep 0.1; done
+	wait_for no_user_procs
 }
 on_exit kill_user
+# The log's lines come through syslog-capture.py, a moment after they
+# are sent: a line is waited for.
+logged() { wait_for grep -q -- "$1" "$syslog"; }
+# The pids in FILE that still run, counted without a process each.
+alive_in() {
+	local p st n=0
+	while read -r p; do
+		read -r st 2>/dev/null <"/proc/$p/stat" && st=${st##*) } && [ "${st:0:1}" != Z ] && n=$((n + 1))
+	done <"$1"
+	echo $n
+}
 # Where a login landed: "sandboxed" if every line of /proc/self/cgroup is
 # a namespace root, "unconfined" otherwise. Written by the command the
 # login runs, as the user, to a file the user may write.
@@ -45,12 +57,11 @@ out=$("$RUN" "$svc" "$u" bash "$probe/attempts.sh" "$probe/left" 2>&1)
 grep -E '^(PASS|FAIL):' <<<"$out"
 [ "$(grep -c '^PASS:' <<<"$out")" -ge 20 ] && pass escape/inside/twenty-attempts ||
 	fail escape/inside/twenty-attempts "$out"
-n=0
-for p in $(cat "$probe/left"); do
-	[ -e "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && n=$((n + 1))
-done
-[ -s "$probe/left" ] && [ $n = 0 ] && [ "$(user_procs)" = 0 ] && pass escape/inside/nothing-outlives-logout ||
-	fail escape/inside/nothing-outlives-logout "$n of $(wc -l <"$probe/left") left, $(user_procs) processes of the user"
+# Killed at logout: gone once the kernel has let them exit.
+all_gone() { [ "$(alive_in "$probe/left")" = 0 ] && no_user_procs; }
+wait_for all_gone
+[ -s "$probe/left" ] && all_gone && pass escape/inside/nothing-outlives-logout ||
+	fail escape/inside/nothing-outlives-logout "$(alive_in "$probe/left") of $(wc -l <"$probe/left") left, $(user_procs) processes of the user"
 kill_user
 
 # --- A login opened from a cgroup the user controls (sudo or su from the
@@ -70,7 +81,7 @@ echo 1 >"$deleg/pids.max"
 rm -f "$probe/deleg"
 expect escape/delegated/helper-starved-refused 206 in_deleg "$RUN" "$svc" "$u" sh -c "$LANDED $probe/deleg"
 [ "$(landed deleg)" = no-login ] && pass escape/delegated/not-unconfined || fail escape/delegated/not-unconfined "$(landed deleg)"
-grep -q "refusing a login of $u: it is opened from a cgroup a user controls" "$syslog" &&
+logged "refusing a login of $u: it is opened from a cgroup a user controls" &&
 	pass escape/delegated/logged || fail escape/delegated/logged
 echo max >"$deleg/pids.max"
 kill_user
@@ -79,22 +90,28 @@ kill_user
 # The next login's helper would fork in a full pids cgroup (EAGAIN); with
 # on_error = allow that used to let the login in unconfined. Now it is
 # refused with a clear line, whatever on_error says.
+pids_now() { cat "$(ucg pids)/pids.current" 2>/dev/null; }
+pids_are() { [ "$(pids_now)" = "$1" ]; }
+# The user's tasks are gone: the user cgroup with them, or its count 0.
+no_user_tasks() { local n; n=$(pids_now); [ "${n:-0}" = 0 ]; }
 for oe in allow deny; do
 	policy "on_error = $oe" "user.pids.max = 24
 session.pids.max = 64"
-	"$RUN" "$svc" "$u" perl -e 'my $n = 0; while (defined(my $p = fork())) { if (!$p) { sleep 60; exit 0 } $n++ } sleep 60' &
+	"$RUN" "$svc" "$u" perl -e 'my $n = 0; while (defined(my $p = fork())) { if (!$p) { sleep 1000; exit 0 } $n++ } sleep 1000' &
 	holder=$!
-	for _ in $(seq 100); do [ "$(cat "$(ucg pids)/pids.current" 2>/dev/null)" = 24 ] && break; sleep 0.1; done
-	[ "$(cat "$(ucg pids)/pids.current" 2>/dev/null)" = 24 ] && pass escape/fill-pids-$oe/filled ||
-		fail escape/fill-pids-$oe/filled "pids.current $(cat "$(ucg pids)/pids.current" 2>/dev/null)"
+	wait_for pids_are 24
+	pids_are 24 && pass escape/fill-pids-$oe/filled ||
+		fail escape/fill-pids-$oe/filled "pids.current $(pids_now)"
 	rm -f "$probe/pids-$oe"
 	expect escape/fill-pids-$oe/login-refused 206 "$RUN" "$svc" "$u" sh -c "$LANDED $probe/pids-$oe"
 	[ "$(landed pids-$oe)" = no-login ] && pass escape/fill-pids-$oe/not-unconfined ||
 		fail escape/fill-pids-$oe/not-unconfined "$(landed pids-$oe)"
-	grep -q "refusing a login of $u: the user's processes fill user.pids.max (24 of 24 tasks" "$syslog" &&
+	logged "refusing a login of $u: the user's processes fill user.pids.max (24 of 24 tasks" &&
 		pass escape/fill-pids-$oe/logged || fail escape/fill-pids-$oe/logged
 	kill_user
 	wait $holder 2>/dev/null
+	# Their tasks leave the kernel's count once reaped.
+	wait_for no_user_tasks
 	# Once the user's processes are gone, the user gets in again.
 	expect escape/fill-pids-$oe/login-after-cleanup 0 "$RUN" "$svc" "$u" sh -c "$LANDED $probe/pids-$oe"
 	[ "$(landed pids-$oe)" = sandboxed ] && pass escape/fill-pids-$oe/after-cleanup-sandboxed ||
@@ -107,14 +124,12 @@ done
 # the user's own hog. The login is sandboxed or refused, never unconfined.
 policy "on_error = allow" "user.memory.max = 96M
 session.memory.max = 96M"
-"$RUN" "$svc" "$u" perl -e 'my @a = map { "x" x (1 << 20) } 1 .. 72; sleep 60' &
+"$RUN" "$svc" "$u" perl -e 'my @a = map { "x" x (1 << 20) } 1 .. 72; sleep 1000' &
 holder=$!
-for _ in $(seq 100); do
-	[ "$(cat "$(ucg memory)/memory.usage_in_bytes" 2>/dev/null || echo 0)" -gt $((70 << 20)) ] && break
-	sleep 0.1
-done
-[ "$(cat "$(ucg memory)/memory.usage_in_bytes" 2>/dev/null || echo 0)" -gt $((70 << 20)) ] &&
-	pass escape/fill-memory/filled || fail escape/fill-memory/filled
+mem_now() { cat "$(ucg memory)/memory.usage_in_bytes" 2>/dev/null || echo 0; }
+mem_above() { [ "$(mem_now)" -gt "$1" ]; }
+wait_for mem_above $((70 << 20))
+mem_above $((70 << 20)) && pass escape/fill-memory/filled || fail escape/fill-memory/filled "$(mem_now) bytes"
 rm -f "$probe/mem"
 "$RUN" "$svc" "$u" sh -c "$LANDED $probe/mem"
 rc=$?
@@ -136,7 +151,8 @@ usermod -c "" "$u"
 
 # Nothing of the user's is left in any hierarchy.
 kill_user
-for _ in $(seq 50); do [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null)" ] && break; sleep 0.1; done
+no_sessions() { [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null)" ]; }
+wait_for no_sessions
 left=$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null)
 [ -z "$left" ] && pass escape/nothing-left || fail escape/nothing-left "$left"
 
@@ -146,16 +162,19 @@ left=$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-* 2>/dev/null)
 # three logins that fill it leave nothing charged to the user.
 policy "" "user.memory.max = 300M
 session.memory.max = 256M"
-"$RUN" "$svc" "$u" sleep 60 &
+"$RUN" "$svc" "$u" sleep 1000 &
 keeper=$!
-for _ in $(seq 50); do [ -e "$(ucg memory)/memory.usage_in_bytes" ] && break; sleep 0.1; done
-before=$(cat "$(ucg memory)/memory.usage_in_bytes")
+# Measured from when the keeper's session runs its command.
+wait_for pgrep -x -u "$uid" sleep
+before=$(mem_now)
 for i in 1 2 3; do
 	"$RUN" "$svc" "$u" sh -c "dd if=/dev/zero of=/dev/shm/pin$i bs=1M count=200 2>$probe/dd$i; ls /dev/shm >$probe/ls$i"
 done
-after=$(cat "$(ucg memory)/memory.usage_in_bytes")
-[ $((after - before)) -lt $((32 << 20)) ] && pass escape/pin-shm/nothing-pinned ||
-	fail escape/pin-shm/nothing-pinned "$(((after - before) >> 20))M more charged to the user after three logouts"
+# What a logout frees, the kernel uncharges as the session's mounts go.
+unpinned() { [ $(($(mem_now) - before)) -lt $((32 << 20)) ]; }
+wait_for unpinned
+unpinned && pass escape/pin-shm/nothing-pinned ||
+	fail escape/pin-shm/nothing-pinned "$((($(mem_now) - before) >> 20))M more charged to the user after three logouts"
 grep -q "No space left on device" "$probe/dd1" && pass escape/pin-shm/capped ||
 	fail escape/pin-shm/capped "$(cat "$probe/dd1")"
 # The default cap: a quarter of session.memory.max (64M of 256M).
@@ -179,14 +198,16 @@ grep -q "No space left on device" "$probe/tdd" && pass escape/pin-tmp/capped ||
 [ ! -e /tmp/nscg-pin-$$ ] && pass escape/pin-tmp/not-on-host || fail escape/pin-tmp/not-on-host
 
 # private_tmp = user: the user's sessions share one /tmp, which goes
-# with the last of them.
+# with the last of them. The first session has written its file, and
+# stays open until the test releases it.
 policy "" "private_tmp = user"
-"$RUN" "$svc" "$u" sh -c 'echo hello >/tmp/shared; sleep 3' &
+rm -f "$probe/wrote" "$probe/release"
+"$RUN" "$svc" "$u" sh -c "echo hello >/tmp/shared && touch $probe/wrote; until [ -e $probe/release ]; do sleep 0.1; done" &
 a=$!
-for _ in $(seq 50); do mountpoint -q /run/nscg/tmp/uid-"$uid" && break; sleep 0.1; done
-sleep 0.5
+wait_for test -e "$probe/wrote"
 expect escape/user-tmp/shared 0 "$RUN" "$svc" "$u" sh -c 'test "$(cat /tmp/shared)" = hello'
 [ ! -e /tmp/shared ] && pass escape/user-tmp/not-on-host || fail escape/user-tmp/not-on-host
+touch "$probe/release"
 wait $a
 mountpoint -q /run/nscg/tmp/uid-"$uid" && fail escape/user-tmp/gone-at-last-logout ||
 	pass escape/user-tmp/gone-at-last-logout
