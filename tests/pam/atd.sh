@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: atd (needs root)"; exit 77; }
-command -v atd >/dev/null && command -v at >/dev/null || { fail atd/installed "at missing"; exit 1; }
+command -v atd >/dev/null && command -v at >/dev/null || { skip atd "at is not installed"; exit 77; }
 
 session_fixture nscgt-at
 probe=$(mktemp -d /var/tmp/nscg-at-XXXXXX)
@@ -19,29 +19,39 @@ printf '%s\nsession required %s/pam_nscg.so conf=%s/nscg.conf\n' \
 	"$(cat "$d/atd.pam.orig")" "$BUILD" "$d" >/etc/pam.d/atd
 # No atd may be running already: ours processes the queue once (-s).
 pgrep -x atd >/dev/null && { fail atd/idle "an atd is running"; exit 1; }
-on_exit "atrm \$(atq | awk '{print \$1}') 2>/dev/null; true"
+# Jobs of the test user's that did not run are removed.
+on_exit "atrm \$(atq | awk -v u='$u' '\$NF == u { print \$1 }') 2>/dev/null; true"
+# The log's lines come through syslog-capture.py, a moment after they
+# are sent: a line is waited for.
+logged() { wait_for grep -q -- "$1" "$syslog"; }
+# A job is done when atd's process that ran it has ended (it closes the
+# PAM session first) and the queue is empty.
+job_done() { ! pgrep -x atd >/dev/null && [ -z "$(atq | awk -v u="$u" '$NF == u')" ]; }
 
 # job NAME COMMAND: queue COMMAND as the test user for now, run the queue
-# once, and wait (10 s at most) for NAME to appear in the probe directory.
+# once, and wait for NAME to appear in the probe directory and for the
+# job to be done.
 job() {
 	rm -f "$probe/$1"
 	# at runs a job in the directory it was queued from: one the user
 	# may enter, whatever the checkout's.
 	(cd / && echo "$2" | runuser -u "$u" -- at now 2>/dev/null)
 	atd -s
-	for _ in $(seq 100); do [ -s "$probe/$1" ] && break; sleep 0.1; done
+	wait_for test -s "$probe/$1"
+	wait_for job_done
 }
 write_policy "" "user.memory.max = 512M"
 job sandboxed "cat /proc/self/cgroup >$probe/cg; nohup sleep 1000 >/dev/null 2>&1 & echo \$! >$probe/left; echo done >$probe/sandboxed"
 [ -s "$probe/sandboxed" ] && pass atd/job-ran || fail atd/job-ran "$(atq)"
 [ -s "$probe/cg" ] && ! grep -qv ':/$' "$probe/cg" && pass atd/job-sandboxed ||
 	fail atd/job-sandboxed "$(cat "$probe/cg" 2>&1)"
-for _ in $(seq 50); do grep -q "uid $uid session-[0-9a-f]* closed" "$syslog" && break; sleep 0.1; done
-grep -q "$u (uid $uid) sandboxed in $parent/user-$uid/session-" "$syslog" &&
+logged "$u (uid $uid) sandboxed in $parent/user-$uid/session-" &&
 	pass atd/job-logged || fail atd/job-logged "$(cat "$syslog")"
-grep -q "uid $uid session-[0-9a-f]* closed" "$syslog" && pass atd/job-closed || fail atd/job-closed
+logged "uid $uid session-[0-9a-f]* closed" && pass atd/job-closed || fail atd/job-closed
+# Killed at the job's end: gone once the kernel has let it exit.
 left=$(cat "$probe/left" 2>/dev/null)
-[ -n "$left" ] && ! { [ -e "/proc/$left" ] && ! grep -q '^State:.*Z' "/proc/$left/status"; } &&
+stopped() { ! running "$1"; }
+[ -n "$left" ] && wait_for stopped "$left" &&
 	pass atd/leftover-killed || fail atd/leftover-killed "pid ${left:-none}"
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
 	pass atd/cgroups-removed || fail atd/cgroups-removed
