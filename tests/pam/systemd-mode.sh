@@ -14,6 +14,13 @@ if [ ! -x "$BUILD/fake-systemd" ]; then
 	fail systemd-mode/built "no $BUILD/fake-systemd: built without libsystemd (SYSTEMD=0)"
 	exit 1
 fi
+command -v dbus-daemon >/dev/null || { skip systemd-mode "dbus-daemon is not installed"; exit 77; }
+# The stand-in's scopes are made in the unified hierarchy of a hybrid
+# host (the VM tier runs systemd mode on pure v2 and hybrid guests).
+if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" != cgroup2fs ]; then
+	skip systemd-mode "no unified hierarchy at /sys/fs/cgroup/unified (not a hybrid host)"
+	exit 77
+fi
 RUN=$BUILD/session-runner
 PAM_SESSION_ERR=14 PAM_PERM_DENIED=6
 
@@ -50,7 +57,7 @@ cat >"$bus/bus.conf" <<EOC
 EOC
 dbus-daemon --config-file="$bus/bus.conf" --nofork --nopidfile --nosyslog 2>"$bus/daemon.log" &
 on_exit "kill $!"
-for _ in $(seq 50); do [ -S "$bus/socket" ] && break; sleep 0.1; done
+wait_for test -S "$bus/socket"
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus/socket
 fakepid=
 fake() { # MODE: (re)start the fake with an empty call log
@@ -59,7 +66,7 @@ fake() { # MODE: (re)start the fake with an empty call log
 	: >"$bus/out"
 	"$BUILD/fake-systemd" "$bus/calls" "$1" "$lroot" >"$bus/out" &
 	fakepid=$!
-	for _ in $(seq 50); do grep -q ready "$bus/out" && return 0; sleep 0.1; done
+	wait_for grep -q ready "$bus/out" && return 0
 	fail "systemd-mode/fake-$1" "the fake did not start"
 }
 on_exit '[ -n "$fakepid" ] && kill "$fakepid"'
@@ -96,7 +103,11 @@ in_scope() {
 	return $rc
 }
 ours_left() { ls -d /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent" 2>/dev/null | wc -l; }
-log_has() { grep -q -- "$2" "$syslog" && pass "$1" || fail "$1" "no '$2' in the log"; }
+# The log's lines come through syslog-capture.py, a moment after they
+# are sent: a line is waited for.
+log_has() { wait_for grep -q -- "$2" "$syslog" && pass "$1" || fail "$1" "no '$2' in the log"; }
+# Killed at close: gone once the kernel has let it exit.
+stopped() { ! running "$1"; }
 INF=18446744073709551615
 
 sd_policy "" ""
@@ -144,7 +155,7 @@ fake answer
 expect systemd-mode/term-ignoring-leftover 0 in_scope "$scope" "$RUN" "$svc" "$u" sh -c \
 	'(trap "" TERM; exec sleep 1000) </dev/null >/dev/null 2>&1 & echo $! >'"$sdprobe/left"
 left=$(cat "$sdprobe/left" 2>/dev/null)
-[ -n "$left" ] && ! { [ -e "/proc/$left" ] && ! grep -q '^State:.*Z' "/proc/$left/status"; } &&
+[ -n "$left" ] && wait_for stopped "$left" &&
 	pass systemd-mode/term-ignoring-leftover-killed || fail systemd-mode/term-ignoring-leftover-killed "pid ${left:-none}"
 # limit_user_manager = no: the user manager's limits are reset, not set.
 sd_policy "" "limit_user_manager = no"
@@ -272,7 +283,7 @@ grep -q "^SetUnitProperties user-$uid.slice runtime=1 MemoryMax=1073741824 " <<<
 	fail systemd-mode/job-no-own-cgroups "$(ls -d /sys/fs/cgroup/*/"$parent"/user-*)"
 log_has systemd-mode/job-logged "sandboxed in user-$uid.slice/nscg-$uid-"
 left=$(cat "$jobdir/left" 2>/dev/null)
-[ -n "$left" ] && ! { [ -e "/proc/$left" ] && ! grep -q '^State:.*Z' "/proc/$left/status"; } &&
+[ -n "$left" ] && wait_for stopped "$left" &&
 	pass systemd-mode/job-leftover-killed || fail systemd-mode/job-leftover-killed "pid ${left:-none}"
 find "$lroot/user.slice/user-$uid.slice" -depth -name 'nscg-*.scope' -type d -exec rmdir {} + 2>/dev/null
 [ -z "$made_booted" ] || rmdir /run/systemd/system
