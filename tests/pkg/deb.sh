@@ -61,10 +61,16 @@ grep -q '^Depends:.*libsystemd0' "$ctl/DEBIAN/control" && pass deb/depends-libsy
 	fail deb/depends-libsystemd "$(grep ^Depends "$ctl/DEBIAN/control")"
 
 # lintian: nothing at warning level or above (the overrides say why).
-out=$(lintian --fail-on error,warning "$deb" 2>&1)
-rc=$?
-out=$(grep -v '^running with root privileges' <<<"$out")
-[ $rc = 0 ] && ! grep -qE '^[EW]: ' <<<"$out" && pass deb/lintian || fail deb/lintian "$out"
+# Its temporary files go to a directory of ours (it leaves some).
+if command -v lintian >/dev/null; then
+	mkdir "$ctl/lintian-tmp"
+	out=$(TMPDIR=$ctl/lintian-tmp lintian --fail-on error,warning "$deb" 2>&1)
+	rc=$?
+	out=$(grep -v '^running with root privileges' <<<"$out")
+	[ $rc = 0 ] && ! grep -qE '^[EW]: ' <<<"$out" && pass deb/lintian || fail deb/lintian "$out"
+else
+	skip deb/lintian "lintian is not installed"
+fi
 
 # The state to come back to: /etc/pam.d and pam-auth-update's own record
 # of it in /var/lib/pam, and whatever lies at the package's paths already
@@ -141,6 +147,13 @@ printf '[global]\ncgroup_parent = %s\n[user:%s]\nsession.memory.max = 96M\nhostn
 	"$parent" "$u" >"$dropin"
 chmod 0644 "$dropin"
 host_ns=$(readlink /proc/self/ns/cgroup)
+# The log's lines come through syslog-capture.py, a moment after they
+# are sent: they are waited for.
+su_logged() {
+	grep -q "$u (uid $uid) sandboxed in $parent/user-$uid/session-" "$syslog" &&
+		grep -q "uid $uid session-[0-9a-f]* closed" "$syslog"
+}
+stopped() { ! running "$1"; }
 expect deb/su-login 0 su -s /bin/sh -c '
 	readlink /proc/self/ns/cgroup; hostname
 	cat /sys/fs/cgroup/memory/memory.limit_in_bytes
@@ -152,28 +165,33 @@ inside=($OUT)
 [ "${inside[1]:-}" = "deb-$u" ] && pass deb/su-hostname || fail deb/su-hostname "${inside[1]:-none}"
 [ "${inside[2]:-}" = $((96 << 20)) ] && pass deb/su-memory-limit ||
 	fail deb/su-memory-limit "${inside[2]:-none}"
-grep -q "$u (uid $uid) sandboxed in $parent/user-$uid/session-" "$syslog" &&
-	grep -q "uid $uid session-[0-9a-f]* closed" "$syslog" &&
-	pass deb/su-logged || fail deb/su-logged "$(cat "$syslog" 2>/dev/null)"
-# The sleep ran at logout; now it is gone (or a zombie waiting for init).
-left=$(ps -o stat= -p "${inside[3]:-0}" | grep -v '^Z')
-[ -n "${inside[3]:-}" ] && [ -z "$left" ] && pass deb/su-leftovers-killed ||
-	fail deb/su-leftovers-killed "pid ${inside[3]:-none}: ${left:-not started}"
+wait_for su_logged && pass deb/su-logged || fail deb/su-logged "$(cat "$syslog" 2>/dev/null)"
+# The sleep ran at logout; killed then, it is gone once the kernel has
+# let it exit (or a zombie waiting to be reaped).
+[ -n "${inside[3]:-}" ] && wait_for stopped "${inside[3]}" && pass deb/su-leftovers-killed ||
+	fail deb/su-leftovers-killed "pid ${inside[3]:-none}: $(ps -o stat=,args= -p "${inside[3]:-0}" || echo not started)"
 ! ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" >/dev/null 2>&1 &&
 	pass deb/su-cgroups-removed || fail deb/su-cgroups-removed
 # An at job, through atd's stack and so common-session-noninteractive:
-# sandboxed too (tests/pam/atd.sh tries atd's stack in full).
-if pgrep -x atd >/dev/null; then
+# sandboxed too (tests/pam/atd.sh tries atd's stack in full). It is done
+# when atd's process that ran it has ended (it closes the PAM session
+# first) and the queue holds nothing of the user's.
+job_done() { ! pgrep -x atd >/dev/null && [ -z "$(atq | awk -v u="$u" '$NF == u')" ]; }
+if ! command -v atd >/dev/null || ! command -v at >/dev/null; then
+	skip deb/at-job-sandboxed "at is not installed"
+elif pgrep -x atd >/dev/null; then
 	fail deb/at-job "an atd is running"
 else
 	jobdir=$(mktemp -d /var/tmp/nscg-debat-XXXXXX)
 	chmod 0777 "$jobdir"
 	on_exit "rm -rf '$jobdir'"
+	on_exit "atrm \$(atq | awk -v u='$u' '\$NF == u { print \$1 }') 2>/dev/null; true"
 	(cd / && echo "readlink /proc/self/ns/cgroup >$jobdir/ns" | runuser -u "$u" -- at now 2>/dev/null)
 	atd -s
-	for _ in $(seq 100); do [ -s "$jobdir/ns" ] && break; sleep 0.1; done
+	wait_for test -s "$jobdir/ns"
 	[ -s "$jobdir/ns" ] && [ "$(cat "$jobdir/ns")" != "$host_ns" ] && pass deb/at-job-sandboxed ||
 		fail deb/at-job-sandboxed "$(cat "$jobdir/ns" 2>&1) (host $host_ns)"
+	wait_for job_done
 fi
 rm -f "$dropin"
 
