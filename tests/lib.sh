@@ -32,6 +32,14 @@ wait_for() {
 		if [ $((n += 1)) -lt 20 ]; then sleep 0.05; else sleep 0.2; fi
 	done
 }
+# logged [-F] PATTERN: until the fixture's syslog capture has PATTERN.
+# The module's lines reach the file through another process, a moment
+# after the call that logged them has returned.
+logged() {
+	local opt=()
+	[ "$1" = -F ] && { opt=(-F); shift; }
+	wait_for grep -q "${opt[@]}" -- "$1" "$syslog"
+}
 # A process that runs, unlike a zombie waiting for PID 1 to reap it.
 running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
@@ -107,6 +115,16 @@ write_policy() {
 	printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\n%s\n[default]\nsession.memory.max = 256M\nsession.pids.max = 64\n%s\n' \
 		"$parent" "$d" "$1" "${2:-}" >"$d/nscg.conf"
 	chmod 0644 "$d/nscg.conf"
+}
+# The fixture user's session cgroups, counted once whatever the
+# hierarchies (a glob, no process per directory).
+sessions_left() {
+	local -A seen=()
+	local p
+	for p in /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-*; do
+		[ -d "$p" ] && seen[${p##*/}]=1
+	done
+	echo ${#seen[@]}
 }
 remove_parent() {
 	local h

@@ -27,7 +27,6 @@ kill_user() {
 on_exit kill_user
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
-logged() { wait_for grep -q -- "$1" "$syslog"; }
 # The pids in FILE that still run, counted without a process each.
 alive_in() {
 	local p st n=0

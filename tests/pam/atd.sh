@@ -23,7 +23,6 @@ pgrep -x atd >/dev/null && { fail atd/idle "an atd is running"; exit 1; }
 on_exit "atrm \$(atq | awk -v u='$u' '\$NF == u { print \$1 }') 2>/dev/null; true"
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
-logged() { wait_for grep -q -- "$1" "$syslog"; }
 # A job is done when atd's process that ran it has ended (it closes the
 # PAM session first) and the queue is empty.
 job_done() { ! pgrep -x atd >/dev/null && [ -z "$(atq | awk -v u="$u" '$NF == u')" ]; }

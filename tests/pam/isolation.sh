@@ -30,7 +30,6 @@ on_exit "rm -rf '$probe'"
 on_exit kill_user
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
-logged() { wait_for grep -q -- "$1" "$syslog"; }
 # kernel_at_least MAJOR MINOR
 kernel_at_least() {
 	local ma mi

@@ -16,16 +16,6 @@ plain_service
 UCTL=$d/nscgctl
 install -m 0755 "$CTL" "$UCTL"
 write_policy "" "user.memory.max = 1G"
-# Session cgroups of the user, counted once whatever the hierarchies
-# (a glob, no process per directory).
-sessions_left() {
-	local -A seen=()
-	local p
-	for p in /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-*; do
-		[ -d "$p" ] && seen[${p##*/}]=1
-	done
-	echo ${#seen[@]}
-}
 # socket_of PID UID: the status socket of the session PID (a login's
 # opener) is in; watched PID UID: its watcher listens there, which it
 # does once the login has joined the session (so the session is open in
@@ -42,7 +32,6 @@ procs_of() { ps -u "$1" -o stat= | grep -vc '^Z'; }
 no_procs_of() { [ "$(procs_of "$1")" = 0 ]; }
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
-logged() { wait_for grep -q -- "$1" "$syslog"; }
 json() { # PYTHON-EXPRESSION over j, the status JSON on stdin
 	python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
 }

@@ -70,16 +70,16 @@ pid=$(cat "$d/probe.out.pid" 2>/dev/null)
 	{ fail pamtester/leftover-killed "pid $pid alive"; kill -9 "$pid" 2>/dev/null; }
 left=$(ls -d /sys/fs/cgroup/*/$parent/user-$uid 2>/dev/null)
 [ -z "$left" ] && pass pamtester/cgroups-removed || fail pamtester/cgroups-removed "$left"
-grep -q "uid $uid session-[0-9a-f]* closed: cpu [0-9.]*s, peak memory [0-9]*M, oom kills 0" "$syslog" 2>/dev/null &&
+logged "uid $uid session-[0-9a-f]* closed: cpu [0-9.]*s, peak memory [0-9]*M, oom kills 0" &&
 	pass pamtester/accounting-logged || fail pamtester/accounting-logged "$(cat "$syslog" 2>/dev/null)"
-grep -q "sandboxed in $parent/user-$uid/session-" "$syslog" 2>/dev/null &&
+logged "sandboxed in $parent/user-$uid/session-" &&
 	pass pamtester/open-logged || fail pamtester/open-logged
 
 # A broken policy: on_error decides, and nothing is created.
 rm -f "$d/probe.out"
 write_policy "bogus_key = 1" "hostname = t-%u"
 expect pamtester/broken-policy-denies 1 pamtester "$svc" "$u" open_session
-grep -q "nscg.conf:4: unknown key 'bogus_key' in \[global\]" "$syslog" &&
+logged "nscg.conf:4: unknown key 'bogus_key' in \[global\]" &&
 	pass pamtester/broken-policy-logged || fail pamtester/broken-policy-logged
 # ... but whom it exempts stays exempt (root, in the example policy), so
 # a typo cannot lock out the admin who would fix it.
@@ -87,7 +87,7 @@ write_policy "bogus_key = 1" "hostname = t-%u
 [user:$u]
 enabled = no"
 expect pamtester/broken-policy-exempt-stays 0 pamtester "$svc" "$u" open_session close_session
-grep -q "$u is not sandboxed" "$syslog" &&
+logged "$u is not sandboxed" &&
 	pass pamtester/broken-policy-exempt-logged || fail pamtester/broken-policy-exempt-logged
 write_policy "on_error = allow
 bogus_key = 1" "hostname = t-%u"
@@ -126,8 +126,8 @@ fi
 # A hostile user name never reaches a path or an unescaped log line.
 write_policy "" "hostname = t-%u"
 expect pamtester/hostile-name-denied 1 pamtester "$svc" '../x' open_session
-grep -qF 'refusing the user name "../x"' "$syslog" && pass pamtester/hostile-name-logged ||
+logged -F 'refusing the user name "../x"' && pass pamtester/hostile-name-logged ||
 	fail pamtester/hostile-name-logged
 expect pamtester/newline-name-denied 1 pamtester "$svc" $'a\nb' open_session
-grep -qF 'refusing the user name "a\x0ab"' "$syslog" && pass pamtester/newline-name-escaped ||
+logged -F 'refusing the user name "a\x0ab"' && pass pamtester/newline-name-escaped ||
 	fail pamtester/newline-name-escaped

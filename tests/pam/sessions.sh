@@ -14,16 +14,6 @@ policy() { # extra [default] lines
 		"$parent" "$d" "$1" >"$d/nscg.conf"
 	chmod 0644 "$d/nscg.conf"
 }
-# Session cgroups of the user, counted once whatever the hierarchies
-# (a glob, no process per directory).
-sessions_left() {
-	local -A seen=()
-	local p
-	for p in /sys/fs/cgroup/*/"$parent"/user-"$uid"/session-*; do
-		[ -d "$p" ] && seen[${p##*/}]=1
-	done
-	echo ${#seen[@]}
-}
 # The user's processes that still run (zombies wait to be reaped).
 running_sleeps() { ps -u "$u" -o stat=,comm= | grep -v '^Z' | grep -c sleep; }
 # A session that stays open until the test releases it: its sleep is
@@ -56,7 +46,7 @@ expect sessions/pids-max-stops-fork-loop 0 "$RUN" "$svc" "$u" perl -e \
 # The memory limit kills a hog inside the session only.
 expect sessions/memory-hog-killed 0 "$RUN" "$svc" "$u" sh -c \
 	'tail /dev/zero; test $? -eq 137'
-grep -q "uid $uid session-[0-9a-f]* closed: .*oom kills [1-9]" "$syslog" &&
+logged "uid $uid session-[0-9a-f]* closed: .*oom kills [1-9]" &&
 	pass sessions/oom-kill-in-accounting || fail sessions/oom-kill-in-accounting
 expect sessions/nohup-killed 0 "$RUN" "$svc" "$u" sh -c 'nohup sleep 1000 >/dev/null 2>&1 & exit 0'
 [ "$(running_sleeps)" = 0 ] && pass sessions/nohup-gone || fail sessions/nohup-gone
@@ -97,7 +87,7 @@ wait_for sleeps_are 1
 	fail sessions/alias-user-limit "$(cat "$lim" 2>&1)"
 release
 wait $a && pass sessions/alias-login || fail sessions/alias-login
-grep -q "$alias shares uid $uid with $u: the user-level limits and max_sessions are $u's" "$syslog" &&
+logged "$alias shares uid $uid with $u: the user-level limits and max_sessions are $u's" &&
 	pass sessions/alias-logged || fail sessions/alias-logged
 userdel "$alias"
 policy ""
@@ -105,7 +95,7 @@ policy ""
 # A login inside a session (su, sudo) is not sandboxed again.
 expect sessions/nested-login-skipped 0 "$RUN" --keep-root "$svc" "$u" \
 	"$RUN" "$svc" "$u" sh -c 'grep -q ":/$" /proc/self/cgroup'
-grep -q "nested login inside a sandboxed session" "$syslog" &&
+logged "nested login inside a sandboxed session" &&
 	pass sessions/nested-logged || fail sessions/nested-logged
 # An exempt login (root, as su - would open it) from inside the session
 # leaves it for the host's cgroups and namespaces, those of PID 1.
@@ -119,7 +109,7 @@ expect sessions/nested-root 0 "$RUN" --keep-root "$svc" "$u" "$RUN" "$svc" root 
 	fail sessions/nested-root-host-namespaces "$(head -1 <<<"$OUT") vs $host_ns"
 [ "$(tail -n +2 <<<"$OUT" | grep -v '^[0-9]*:name=')" = "$(grep -v '^[0-9]*:name=' /proc/1/cgroup)" ] &&
 	pass sessions/nested-root-host-cgroups || fail sessions/nested-root-host-cgroups "$OUT"
-grep -q "root: login from inside the sandbox of uid $uid; moved to the host's cgroups and namespaces" "$syslog" &&
+logged "root: login from inside the sandbox of uid $uid; moved to the host's cgroups and namespaces" &&
 	pass sessions/nested-root-logged || fail sessions/nested-root-logged
 # Another user's login from inside the session gets a sandbox of its own.
 u4=nscgt-n$$
@@ -128,14 +118,14 @@ uid4=$(id -u "$u4")
 on_exit "userdel '$u4' 2>/dev/null; rm -f /run/nscg/uid-$uid4.lock; true"
 expect sessions/nested-other-user 0 "$RUN" --keep-root "$svc" "$u" "$RUN" "$svc" "$u4" sh -c \
 	'! grep -qv ":/$" /proc/self/cgroup && readlink /proc/self/ns/cgroup'
-grep -q "$u4 (uid $uid4) sandboxed in $parent/user-$uid4/session-" "$syslog" &&
+logged "$u4 (uid $uid4) sandboxed in $parent/user-$uid4/session-" &&
 	pass sessions/nested-other-user-own-sandbox || fail sessions/nested-other-user-own-sandbox
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid4" 2>/dev/null)" ] &&
 	pass sessions/nested-other-user-closed || fail sessions/nested-other-user-closed
 policy ""
 # A multithreaded caller is refused (setns needs a single thread).
 expect sessions/threaded-caller-refused 214 "$RUN" --thread "$svc" "$u" true
-grep -q "threads; namespaces can only be joined by a single-threaded caller" "$syslog" &&
+logged "threads; namespaces can only be joined by a single-threaded caller" &&
 	pass sessions/threaded-logged || fail sessions/threaded-logged
 # An unknown user.
 expect sessions/unknown-user-refused 2 "$RUN" "$svc" "nscgt-none$$" true
@@ -146,7 +136,7 @@ policy "max_sessions = 2"
 "$RUN" "$svc" "$u" "${HOLD[@]}" & b=$!
 wait_for sleeps_are 2
 expect sessions/max-sessions-refused 206 "$RUN" "$svc" "$u" true
-grep -q "refusing a login of $u: 2 sessions are open and max_sessions is 2" "$syslog" &&
+logged "refusing a login of $u: 2 sessions are open and max_sessions is 2" &&
 	pass sessions/max-sessions-logged || fail sessions/max-sessions-logged
 release
 wait $a $b
@@ -163,7 +153,7 @@ pkill -KILL -x -u "$uid" sleep
 wait_for sleeps_are 0
 [ "$(sessions_left)" = 1 ] && pass sessions/orphan-present || fail sessions/orphan-present
 expect sessions/open-after-orphan 0 "$RUN" "$svc" "$u" true
-grep -q "removed session-[0-9a-f]* of uid $uid: its opener is gone" "$syslog" &&
+logged "removed session-[0-9a-f]* of uid $uid: its opener is gone" &&
 	pass sessions/orphan-swept || fail sessions/orphan-swept
 [ "$(sessions_left)" = 0 ] && pass sessions/orphan-gone || fail sessions/orphan-gone
 [ -z "$(ls /run/nscg/sessions/uid-"$uid".* 2>/dev/null)" ] && pass sessions/orphan-record-gone ||
@@ -201,7 +191,7 @@ expect sessions/other-user-login 0 "$RUN" "$svc" "$u" true
 	pass sessions/other-user-abandoned-killed || fail sessions/other-user-abandoned-killed
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid3" 2>/dev/null)" ] &&
 	pass sessions/other-user-cgroups-removed || fail sessions/other-user-cgroups-removed
-grep -q "removed session-[0-9a-f]* of uid $uid3: its opener is gone" "$syslog" &&
+logged "removed session-[0-9a-f]* of uid $uid3: its opener is gone" &&
 	pass sessions/other-user-logged || fail sessions/other-user-logged
 
 # A close that could not finish (its record says so: here written as
@@ -214,7 +204,7 @@ rec=$(ls /run/nscg/sessions/uid-"$uid".* | head -1)
 start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)
 sed -i "s/^leader=.*/leader=$$/; s/^leader_start=.*/leader_start=$start/; s/^closing=0$/closing=1/" "$rec"
 expect sessions/open-after-closing 0 "$RUN" "$svc" "$u" true
-grep -q "removed session-[0-9a-f]* of uid $uid: its close could not finish" "$syslog" &&
+logged "removed session-[0-9a-f]* of uid $uid: its close could not finish" &&
 	pass sessions/closing-finished || fail sessions/closing-finished
 [ "$(running_sleeps)" = 0 ] && pass sessions/closing-killed || fail sessions/closing-killed "$(running_sleeps) left"
 [ "$(sessions_left)" = 0 ] && pass sessions/closing-gone || fail sessions/closing-gone
@@ -274,7 +264,7 @@ expect sessions/emfile-refused 214 "$RUN" --nofile=6 "$svc" "$u" true
 [ "$(sessions_left)" = 0 ] && pass sessions/emfile-nothing-left || fail sessions/emfile-nothing-left
 install -m 0755 "$BUILD/helper-dies-after-ready" "$d/nscg-helper"
 expect sessions/helper-dies-refused 214 "$RUN" "$svc" "$u" true
-grep -q "cannot join the session namespaces" "$syslog" &&
+logged "cannot join the session namespaces" &&
 	pass sessions/helper-dies-logged || fail sessions/helper-dies-logged
 [ "$(sessions_left)" = 0 ] && pass sessions/helper-dies-nothing-left || fail sessions/helper-dies-nothing-left
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
@@ -284,7 +274,7 @@ install -m 0755 "$BUILD/nscg-helper" "$d/nscg-helper"
 printf '[global]\ncgroup_parent = %s\nhelper = %s/nscg-helper\nskip_services = %s\n' "$parent" "$d" "$svc" >"$d/nscg.conf"
 host_ns=$(readlink /proc/self/ns/cgroup)
 expect sessions/skip-service 0 "$RUN" "$svc" "$u" sh -c "test \"\$(readlink /proc/self/ns/cgroup)\" = '$host_ns'"
-grep -q "is not sandboxed: the PAM service is listed in skip_services" "$syslog" &&
+logged "is not sandboxed: the PAM service is listed in skip_services" &&
 	pass sessions/skip-service-logged || fail sessions/skip-service-logged
 
 # No cgroupfs at all (unmounted in a private mount namespace): refused
@@ -292,7 +282,7 @@ grep -q "is not sandboxed: the PAM service is listed in skip_services" "$syslog"
 policy ""
 expect sessions/no-cgroupfs-refused 214 unshare -m sh -c \
 	"mount --make-rprivate / && umount -R /sys/fs/cgroup && exec '$RUN' '$svc' '$u' true"
-grep -q "no cgroup filesystem is mounted under /sys/fs/cgroup" "$syslog" &&
+logged "no cgroup filesystem is mounted under /sys/fs/cgroup" &&
 	pass sessions/no-cgroupfs-logged || fail sessions/no-cgroupfs-logged
 
 # Out of memory (address space capped just above the caller's size, at
@@ -307,7 +297,7 @@ for kb in 0 32 64 96 128 160 192 224 256 512 1024 2048; do
 	[ $rc = 0 ] || [ $rc = 214 ] || [ $rc = 205 ] || bad="$bad $kb:$rc"
 done
 [ -z "$bad" ] && pass sessions/enomem-no-crash || fail sessions/enomem-no-crash "$bad"
-grep -q "Cannot allocate memory" "$syslog" && pass sessions/enomem-logged || fail sessions/enomem-logged
+logged "Cannot allocate memory" && pass sessions/enomem-logged || fail sessions/enomem-logged
 [ "$(sessions_left)" = 0 ] && pass sessions/enomem-nothing-left || fail sessions/enomem-nothing-left
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&
 	pass sessions/enomem-user-cgroup-removed || fail sessions/enomem-user-cgroup-removed

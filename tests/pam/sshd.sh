@@ -10,7 +10,6 @@ set -u
 session_fixture nscgt-h
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
-logged() { wait_for grep -q -- "$1" "$syslog"; }
 # Logged out: the user's cgroups are gone, and so are their processes
 # (sshd's of the session too), zombies aside.
 logged_out() {
