@@ -9,6 +9,7 @@
 #   guest "hybrid-systemd": the same in systemd mode
 #   guest "v1":      pure cgroup v1 (systemd.legacy_systemd_cgroup_controller=1:
 #                    no unified hierarchy at all), standalone mode
+#   guest "v1-systemd": the same in systemd mode
 # One image (mmdebstrap), cached under $BUILD/vm and rebuilt only when
 # tests/vm/recipe.sh changes; the guests run one after another. Prints
 # the time each step took, each guest's and the tier's, and the ssh login
@@ -518,7 +519,7 @@ isolation() {
 	"${R[@]}" "rm -f $conf"
 }
 
-base=$((20000 + $$ % 4000 * 10)) # 10 ports a run: ssh and sshd-plain per guest
+base=$((20000 + $$ % 3500 * 12)) # 12 ports a run: ssh and sshd-plain per guest
 # NSCG_VM_GUESTS="systemd v2" runs only those, and NSCG_VM_STEPS="live
 # isolation" only those steps after the first checks, while working; CI
 # runs all.
@@ -528,7 +529,9 @@ want systemd && guest systemd "systemd.unified_cgroup_hierarchy=1" v2 systemd $b
 want v2 && guest v2 "systemd.unified_cgroup_hierarchy=1" v2 standalone $((base + 2))
 want hybrid && guest hybrid "systemd.unified_cgroup_hierarchy=0" hybrid standalone $((base + 4))
 want hybrid-systemd && guest hybrid-systemd "systemd.unified_cgroup_hierarchy=0" hybrid systemd $((base + 6))
-want v1 && guest v1 "systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" v1 standalone $((base + 8))
+v1="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1"
+want v1 && guest v1 "$v1" v1 standalone $((base + 8))
+want v1-systemd && guest v1-systemd "$v1" v1 systemd $((base + 10))
 [ ${#guest_times[@]} = 0 ] ||
 	echo "# vm: $(printf '%s s, ' "${guest_times[@]}" | sed 's/, $//'); $(($(date +%s) - tier0)) s in all"
 true
