@@ -77,19 +77,19 @@ gwait() {
 	timeout $((VW + 60)) ssh "${SSHO[@]}" -p "$1" root@127.0.0.1 \
 		"end=\$((SECONDS + $VW)); until { $2; }; do [ \$SECONDS -lt \$end ] || exit 1; sleep 0.2; done"
 }
-# logged PORT PATTERN: until the guest's journal has a line matching
+# in_journal PORT PATTERN: until the guest's journal has a line matching
 # PATTERN (grep's basic regex); journald takes the lines in its own time.
-logged() { gwait "$1" "journalctl -q --no-pager | grep -q $(printf %q "$2")"; }
+in_journal() { gwait "$1" "journalctl -q --no-pager | grep -q $(printf %q "$2")"; }
 # hold FILE: a guest shell snippet that waits until FILE is there, 10
 # minutes at most, then removes it: a session that lasts until the test
 # is done with it.
 hold() { echo "end=\$((SECONDS + 600)); until [ -e $1 ]; do [ \$SECONDS -lt \$end ] || break; sleep 0.2; done; rm -f $1"; }
 # A process of ours that runs (a zombie does not).
 gone() { ! running "$1"; }
-# stop G: the guest's qemu (the pid in its pid file, if its command line
+# stop_guest G: the guest's qemu (the pid in its pid file, if its command line
 # names the guest's disk: never another process) ended and waited for,
 # its disk removed.
-stop() {
+stop_guest() {
 	local pid
 	pid=$(cat "$vm/$1.pid" 2>/dev/null)
 	if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$vm/$1.img"; then
@@ -198,7 +198,7 @@ EOU
 		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22,hostfwd=tcp:127.0.0.1:$((port + 1))-:2222 \
 		-device virtio-net-pci,netdev=n0 \
 		-display none -serial file:"$vm/$g.console" -pidfile "$vm/$g.pid" -daemonize
-	on_exit "stop $g"
+	on_exit "stop_guest $g"
 	# Up when root logs in over ssh, while qemu runs.
 	local end=$((SECONDS + BOOTW)) qpid
 	qpid=$(cat "$vm/$g.pid" 2>/dev/null)
@@ -206,7 +206,7 @@ EOU
 		if [ $SECONDS -ge $end ] || [ -z "$qpid" ] || ! running "$qpid"; then
 			fail "vm/$g/boot" "no ssh within $BOOTW s, or qemu ended; console:"
 			tail -40 "$vm/$g.console"
-			stop "$g"
+			stop_guest "$g"
 			return
 		fi
 		sleep 1
@@ -225,7 +225,7 @@ EOU
 		pass "vm/$g/layout-$layout"
 	else
 		fail "vm/$g/layout-$layout" "$("${R[@]}" 'grep cgroup /proc/mounts; cat /proc/self/cgroup')"
-		stop "$g"
+		stop_guest "$g"
 		return
 	fi
 	# A second user's session runs beside the first one's memory hog,
@@ -259,10 +259,10 @@ EOU
 			fail "vm/$g/no-scope-left" "$("${R[@]}" 'loginctl list-sessions; ls -d /sys/fs/cgroup/{,*/}user.slice/*/session-*')"
 		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg /sys/fs/cgroup/*/nscg 2>/dev/null | grep -q .' &&
 			pass "vm/$g/no-own-cgroup-in-systemd-tree" || fail "vm/$g/no-own-cgroup-in-systemd-tree"
-		logged "$port" "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/session-[0-9]*.scope (systemd)" &&
+		in_journal "$port" "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/session-[0-9]*.scope (systemd)" &&
 			pass "vm/$g/systemd-mode-used" || fail "vm/$g/systemd-mode-used"
 		if [ "$layout" != v2 ]; then
-			logged "$port" "systemd applies memory.swap.max only on cgroup v2" &&
+			in_journal "$port" "systemd applies memory.swap.max only on cgroup v2" &&
 				pass "vm/$g/v2-only-limits-logged" || fail "vm/$g/v2-only-limits-logged"
 		fi
 	else
@@ -270,7 +270,7 @@ EOU
 			pass "vm/$g/no-cgroup-left" ||
 			fail "vm/$g/no-cgroup-left" "$("${R[@]}" 'ls -d /sys/fs/cgroup/nscg/user-* /sys/fs/cgroup/*/nscg/user-*')"
 	fi
-	logged "$port" 'pam_nscg(sshd:session): uid [0-9]* session-[0-9a-z]*\(\.scope\)\{0,1\} closed: .*oom kills [1-9]' &&
+	in_journal "$port" 'pam_nscg(sshd:session): uid [0-9]* session-[0-9a-z]*\(\.scope\)\{0,1\} closed: .*oom kills [1-9]' &&
 		pass "vm/$g/accounting-logged" ||
 		fail "vm/$g/accounting-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -20')"
 	step "$g: first checks"
@@ -291,7 +291,7 @@ EOU
 		bench_isolation "$g" "$port"
 		step "$g: login benchmark"
 	fi
-	stop "$g"
+	stop_guest "$g"
 	step "$g: stopped"
 	guest_times+=("$g $(($(date +%s) - tg))")
 	printf '# %-40s %4ds\n' "$g: in all" $(($(date +%s) - tg))
@@ -320,7 +320,7 @@ EOP
 	rc=$?
 	[ $rc != 0 ] && ! grep -q '^[0-9]*:' <<<"$out" && pass "vm/$g/fill-pids-login-refused" ||
 		fail "vm/$g/fill-pids-login-refused" "rc $rc: $out"
-	logged "$port" "pam_nscg(sshd:session): refusing a login of other" &&
+	in_journal "$port" "pam_nscg(sshd:session): refusing a login of other" &&
 		pass "vm/$g/fill-pids-refusal-logged" ||
 		fail "vm/$g/fill-pids-refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep -E "pam_nscg|sshd" | tail -8')"
 	"${R[@]}" 'pkill -KILL -u other; rm -f ~other/full /etc/security/nscg.d/60-hostile.conf'
@@ -347,7 +347,7 @@ EOP
 	gwait "$port" 'p=$(cat ~tester/at-left); ! { [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status; }' &&
 		pass "vm/$g/at-job-leftover-killed" || fail "vm/$g/at-job-leftover-killed"
 	if [ "$stack" = systemd ]; then
-		logged "$port" "pam_nscg(atd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/nscg-[0-9]*-[0-9a-f]*.scope (systemd)" &&
+		in_journal "$port" "pam_nscg(atd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/nscg-[0-9]*-[0-9a-f]*.scope (systemd)" &&
 			pass "vm/$g/at-job-transient-scope" ||
 			fail "vm/$g/at-job-transient-scope" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -5')"
 		"${R[@]}" '! ls -d /sys/fs/cgroup/nscg /sys/fs/cgroup/*/nscg 2>/dev/null | grep -q .' &&
@@ -495,7 +495,7 @@ isolation() {
 			pass "vm/$g/delegate/no-cgroup-left" ||
 			fail "vm/$g/delegate/no-cgroup-left" "$("${R[@]}" "ls -d $own")"
 		if [ "$stack" = systemd ]; then
-			logged "$port" "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/nscg-[0-9]*-[0-9a-f]*.scope (systemd, delegated)" &&
+			in_journal "$port" "pam_nscg(sshd:session): tester (uid [0-9]*) sandboxed in user-[0-9]*.slice/nscg-[0-9]*-[0-9a-f]*.scope (systemd, delegated)" &&
 				pass "vm/$g/delegate/own-delegated-scope" ||
 				fail "vm/$g/delegate/own-delegated-scope" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
 		fi
@@ -512,7 +512,7 @@ isolation() {
 		out=$("${T[@]}" 'cat /proc/self/cgroup' 2>&1)
 		rc=$?
 		[ $rc != 0 ] && ! grep -q '^[0-9]*:' <<<"$out" && pass "vm/$g/delegate/refused" || fail "vm/$g/delegate/refused" "rc $rc: $out"
-		logged "$port" "pam_nscg(sshd:session): delegate = yes needs a pure cgroup v2 host; this one is $layout" &&
+		in_journal "$port" "pam_nscg(sshd:session): delegate = yes needs a pure cgroup v2 host; this one is $layout" &&
 			pass "vm/$g/delegate/refusal-logged" ||
 			fail "vm/$g/delegate/refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
 	fi
