@@ -185,8 +185,8 @@ deps:
 	tests/deps.sh
 
 # The VM tier alone (tests/vm/run.sh, also part of `make test`): real
-# Debian 12 guests under qemu, pure v2 and hybrid, each with and without
-# systemd mode.
+# Debian 12 guests under qemu, pure v2, hybrid and pure v1, each with and
+# without systemd mode.
 test-vm: deps
 	$(MAKE) all
 	BUILD=$(CURDIR)/$(B) tests/vm/run.sh | tee $(B)/vm.log

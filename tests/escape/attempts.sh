@@ -51,8 +51,9 @@ echo $! >>"$left"
 setsid -w sh -c 'sleep 1000 & echo $! >>'"$left"'; exit 0' </dev/null >/dev/null 2>&1
 (trap '' HUP TERM INT; exec sleep 1000) </dev/null >/dev/null 2>&1 &
 echo $! >>"$left"
-sleep 1000 </dev/null >/dev/null 2>&1 &
-kill -STOP $!
+# (It stops itself once its redirections are in place: stopped from
+# here, it could be stopped before, holding the login's output open.)
+sh -c 'kill -STOP $$; exec sleep 1000' </dev/null >/dev/null 2>&1 &
 echo $! >>"$left"
 # A process that forks while it is being killed.
 perl -e 'while (1) { my $p = fork(); if (defined $p && !$p) { sleep 1000; exit 0 } select(undef, undef, undef, 0.01) }' </dev/null >/dev/null 2>&1 &

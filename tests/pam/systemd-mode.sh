@@ -16,7 +16,7 @@ if [ ! -x "$BUILD/fake-systemd" ]; then
 fi
 command -v dbus-daemon >/dev/null || { skip systemd-mode "dbus-daemon is not installed"; exit 77; }
 # The stand-in's scopes are made in the unified hierarchy of a hybrid
-# host (the VM tier runs systemd mode on pure v2 and hybrid guests).
+# host (the VM tier runs systemd mode on pure v2, hybrid and pure v1 guests).
 if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" != cgroup2fs ]; then
 	skip systemd-mode "no unified hierarchy at /sys/fs/cgroup/unified (not a hybrid host)"
 	exit 77
