@@ -95,10 +95,14 @@ struct watcher {
  * stops listening for the rest of it. */
 #define REFUSALS_PER_S 50
 
-/* v1 signals an OOM when it starts, before the kill: the counts are
- * looked at again this often, for this long. */
+/* After a memory event the counts are looked at again this often, until
+ * the kill is seen, for at most so long: v1 signals an OOM when it
+ * starts, before the kill, which a starved machine can put off for
+ * seconds; v2 signals the kill itself, and memory.high can signal a
+ * hundred times a second. */
 #define LOOK_AGAIN_MS 100
-#define LOOK_FOR_MS 2000
+#define LOOK_FOR_V1_MS 30000
+#define LOOK_FOR_V2_MS 2000
 
 static uint64_t keyed(int dirfd, const char *file, const char *key)
 {
@@ -582,8 +586,10 @@ static void look(struct watcher *w)
 	struct counts now;
 
 	read_counts(w, &now);
-	if (now.kills > w->seen.kills)
+	if (now.kills > w->seen.kills) {
 		w->pending = now.kills - w->seen.kills;
+		w->look_until_ms = 0; /* the kill is seen: no need to look again */
+	}
 	if (w->pending && nscg_now_ms() >= w->last_notice_ms + NOTICE_INTERVAL_MS)
 		notice(w, &now);
 }
@@ -605,7 +611,7 @@ static bool memory_event(struct watcher *w)
 	if (nscg_read_keyed(w->sess.fd[w->mem_hier], w->mem_v2 ? "memory.events" : "memory.oom_control",
 			    "oom_kill", &v) < 0)
 		return false;
-	w->look_until_ms = nscg_now_ms() + LOOK_FOR_MS;
+	w->look_until_ms = nscg_now_ms() + (w->mem_v2 ? LOOK_FOR_V2_MS : LOOK_FOR_V1_MS);
 	w->mem_quiet_until_ms = nscg_now_ms() + MEM_QUIET_MS;
 	look(w);
 	return true;
