@@ -220,7 +220,7 @@ static int start_watcher(const struct nscg_helper_watch *wr)
 	(void)setsid();
 	prctl(PR_SET_NAME, "nscg-watch", 0, 0, 0);
 	struct nscg_watch_opts o = { .uid = wr->uid, .user = wr->user, .notice = wr->notice,
-				     .delegate = wr->delegate,
+				     .delegate = wr->delegate, .caller_fd = -1,
 				     .tty_fd = wr->notice ? open_tty(wr->tty) : -1 };
 	int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (adj >= 0) {
@@ -271,6 +271,13 @@ static int start_watcher(const struct nscg_helper_watch *wr)
 	    caller > INT32_MAX)
 		_exit(0);
 	o.caller = (pid_t)caller;
+	/* The caller is held at once, before the settle below and the
+	 * watcher's first look, however late a loaded machine runs them: a
+	 * login that ends meanwhile still ends the watcher, and one that
+	 * has ended already (ESRCH) has nothing left to watch. */
+	o.caller_fd = (int)syscall(SYS_pidfd_open, o.caller, 0);
+	if (o.caller_fd < 0 && errno == ESRCH)
+		_exit(0);
 	/* Out of the login's way: its last steps, and a close that follows
 	 * at once (su -c, cron), go first. Nothing is missed meanwhile: the
 	 * session's kills are counted from zero. With delegate the watcher

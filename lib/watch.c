@@ -676,7 +676,7 @@ int nscg_watch_run(const struct nscg_watch_opts *o)
 	}
 	/* The login ends with its caller (sshd's, login's or su's process):
 	 * so does the watcher, whatever processes it left. */
-	w.caller_fd = (int)syscall(SYS_pidfd_open, o->caller, 0);
+	w.caller_fd = o->caller_fd;
 	setup_events(&w);
 	/* In a logind session the caller, and so the watcher, is in the
 	 * scope: it keeps it populated, so cgroup.events says nothing. */

@@ -41,6 +41,8 @@ struct nscg_watch_opts {
 	uid_t uid; /* the session's user */
 	const char *user; /* the name, for the log */
 	pid_t caller; /* the login's caller, in the session's cgroups by now */
+	int caller_fd; /* a pidfd of the caller, taken as soon as its pid was
+			* known; -1: none (no pidfd_open) */
 	int tty_fd; /* the session's terminal, opened for writing; -1: none */
 	bool notice; /* oom_notice: a line on the terminal */
 	bool delegate; /* the caller is in NAME/caller; its user's processes go
