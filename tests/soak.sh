@@ -17,7 +17,10 @@ stop_load() {
 	rm -rf "$load"
 }
 trap stop_load EXIT
+# The compiler's temporary files go to the load's directory: a build
+# killed at the end leaves them, and /tmp is the leftover check's.
 (
+	export TMPDIR=$load
 	while :; do
 		make -s -j"$(nproc)" B="$load/build" all >/dev/null 2>&1
 		rm -rf "$load/build"
