@@ -356,9 +356,13 @@ r8=$!
 on_exit "kill $r8 2>/dev/null; pkill -KILL -u '$u' sleep 2>/dev/null"
 leftover_runs() { pgrep -u "$u" -fx 'sleep 1000' >/dev/null; }
 have_watcher() { mine=$(watchers "user-$uid/"); [ -n "$mine" ]; }
+# Ended: none of them is still a watcher of the user's sessions (by its
+# name and its fds, not its pid alone: under load the pid can be reused
+# within the wait).
 watchers_ended() {
-	local p
-	for p in $mine; do running "$p" && return 1; done
+	local p now
+	now=$(watchers "user-$uid/")
+	for p in $mine; do grep -qx "$p" <<<"$now" && return 1; done
 	return 0
 }
 mine=""
