@@ -42,6 +42,10 @@ logged() {
 }
 # A process that runs, unlike a zombie waiting for PID 1 to reap it.
 running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+stopped() { ! running "$1"; }
+# procs_of USER: how many of USER's processes run (zombies not counted).
+procs_of() { ps -u "$1" -o stat= | grep -vc '^Z'; }
+no_procs_of() { [ "$(procs_of "$1")" = 0 ]; }
 
 # expect NAME WANT_RC CMD... : run CMD, keep stdout/stderr in $OUT/$ERR.
 expect() {

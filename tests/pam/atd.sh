@@ -49,7 +49,6 @@ logged "$u (uid $uid) sandboxed in $parent/user-$uid/session-" &&
 logged "uid $uid session-[0-9a-f]* closed" && pass atd/job-closed || fail atd/job-closed
 # Killed at the job's end: gone once the kernel has let it exit.
 left=$(cat "$probe/left" 2>/dev/null)
-stopped() { ! running "$1"; }
 [ -n "$left" ] && wait_for stopped "$left" &&
 	pass atd/leftover-killed || fail atd/leftover-killed "pid ${left:-none}"
 [ -z "$(ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" 2>/dev/null)" ] &&

@@ -17,8 +17,6 @@ u2=nscgt-j$$
 useradd -M -N -s /bin/sh "$u2" || { fail isolation/setup "useradd $u2"; exit 1; }
 # The user's processes that still run (zombies wait to be reaped); a
 # user is deleted once none do.
-procs_of() { ps -u "$1" -o stat= | grep -vc '^Z'; }
-no_procs_of() { [ "$(procs_of "$1")" = 0 ]; }
 kill_user() { # [USER]
 	pkill -KILL -u "${1:-$u}" 2>/dev/null
 	wait_for no_procs_of "${1:-$u}"

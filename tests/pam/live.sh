@@ -28,8 +28,6 @@ socket_of() {
 }
 watched() { [ -S "$(socket_of "$1" "$2")" ]; }
 # The user's processes that still run (zombies wait to be reaped).
-procs_of() { ps -u "$1" -o stat= | grep -vc '^Z'; }
-no_procs_of() { [ "$(procs_of "$1")" = 0 ]; }
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
 json() { # PYTHON-EXPRESSION over j, the status JSON on stdin

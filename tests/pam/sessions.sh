@@ -20,7 +20,6 @@ running_sleeps() { ps -u "$u" -o stat=,comm= | grep -v '^Z' | grep -c sleep; }
 # killed (release), and its shell then ends with status 0.
 HOLD=(sh -c 'sleep 1000; exit 0')
 release() { pkill -x -u "$uid" sleep; }
-sessions_at_least() { [ "$(sessions_left)" -ge "$1" ]; }
 sleeps_are() { [ "$(running_sleeps)" = "$1" ]; }
 
 policy ""

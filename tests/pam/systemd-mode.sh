@@ -107,7 +107,6 @@ ours_left() { ls -d /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent" 2>/dev/n
 # are sent: a line is waited for.
 log_has() { wait_for grep -q -- "$2" "$syslog" && pass "$1" || fail "$1" "no '$2' in the log"; }
 # Killed at close: gone once the kernel has let it exit.
-stopped() { ! running "$1"; }
 INF=18446744073709551615
 
 sd_policy "" ""

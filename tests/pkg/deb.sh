@@ -153,7 +153,6 @@ su_logged() {
 	grep -q "$u (uid $uid) sandboxed in $parent/user-$uid/session-" "$syslog" &&
 		grep -q "uid $uid session-[0-9a-f]* closed" "$syslog"
 }
-stopped() { ! running "$1"; }
 expect deb/su-login 0 su -s /bin/sh -c '
 	readlink /proc/self/ns/cgroup; hostname
 	cat /sys/fs/cgroup/memory/memory.limit_in_bytes
