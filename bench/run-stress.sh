@@ -59,7 +59,6 @@ cgroup_counts() {
 			"unified nr_dying_descendants $(awk '$1 == "nr_dying_descendants" {print $2}' /sys/fs/cgroup/unified/cgroup.stat 2>/dev/null)"
 	fi
 }
-user_procs() { ps -u "$u" -o stat= | grep -vc '^Z'; }
 # opened PID: the caller PID has opened its session and forked the
 # user's child (the helper it forks while opening is root's). Builtins
 # only: there are fifty callers to ask at each look.
@@ -97,10 +96,10 @@ done
 t1=$(date +%s.%N)
 l=$(left) c=$(until_clean $((2 * WAIT)))
 printf 'sequential: %d sessions, %d failed, %s ms each, %d left after, clean after %s s, %d processes left\n' \
-	"$n_seq" "$bad" "$(elapsed "$t0" "$t1" "$n_seq" 1000)" "$l" "$c" "$(user_procs)"
+	"$n_seq" "$bad" "$(elapsed "$t0" "$t1" "$n_seq" 1000)" "$l" "$c" "$(procs_of "$u")"
 result sequential-no-failure "$([ $bad = 0 ] && echo 1)" "$bad failed"
-result sequential-nothing-left "$([ "$(left)" = 0 ] && [ "$(user_procs)" = 0 ] && echo 1)" \
-	"$(left) sessions, $(user_procs) processes"
+result sequential-nothing-left "$([ "$(left)" = 0 ] && [ "$(procs_of "$u")" = 0 ] && echo 1)" \
+	"$(left) sessions, $(procs_of "$u") processes"
 }
 
 # 2. Callers killed while their session is open.
@@ -129,9 +128,9 @@ t0=$(date +%s.%N)
 "$CTL" gc --quiet --conf "$d/nscg.conf" || bad=$((bad + 1))
 t1=$(date +%s.%N)
 printf 'killed callers: %d, %d left, %d after another login swept for 0.5 s, %d after nscgctl gc (%s s), %d processes left\n' \
-	"$n_kill" "$l" "$after_login" "$(left)" "$(elapsed "$t0" "$t1")" "$(user_procs)"
-result killed-nothing-left "$([ "$(left)" = 0 ] && [ "$(user_procs)" = 0 ] && [ $bad = 0 ] && echo 1)" \
-	"$(left) sessions, $(user_procs) processes, $bad failed"
+	"$n_kill" "$l" "$after_login" "$(left)" "$(elapsed "$t0" "$t1")" "$(procs_of "$u")"
+result killed-nothing-left "$([ "$(left)" = 0 ] && [ "$(procs_of "$u")" = 0 ] && [ $bad = 0 ] && echo 1)" \
+	"$(left) sessions, $(procs_of "$u") processes, $bad failed"
 [ -z "$(ls /run/nscg/sessions/uid-"$uid".* 2>/dev/null)" ] && r=1 || r=0
 result killed-no-records "$r" "$(ls /run/nscg/sessions | head)"
 }
@@ -160,11 +159,11 @@ MaxSessions 10"; then
 	l=$(left) c=$(until_clean $((2 * WAIT)))
 	survived=$(grep -c "survived the kill" "$syslog" 2>/dev/null)
 	printf 'concurrent ssh: %d logins in %s s, %d failed, %d not sandboxed, %d left at the end, clean after %s s (no login, no gc), %d closes timed out, %d processes left\n' \
-		"$n_ssh" "$(elapsed "$t0" "$t1")" "$bad" "$unconfined" "$l" "$c" "${survived:-0}" "$(user_procs)"
+		"$n_ssh" "$(elapsed "$t0" "$t1")" "$bad" "$unconfined" "$l" "$c" "${survived:-0}" "$(procs_of "$u")"
 	result ssh-no-failure "$([ $bad = 0 ] && [ $unconfined = 0 ] && echo 1)" \
 		"$bad failed, $unconfined not sandboxed: $(head -c 300 "$(ls "$out"/* | head -1)")"
-	result ssh-clean "$([ "$(left)" = 0 ] && [ "$(user_procs)" = 0 ] && echo 1)" \
-		"$(left) sessions, $(user_procs) processes"
+	result ssh-clean "$([ "$(left)" = 0 ] && [ "$(procs_of "$u")" = 0 ] && echo 1)" \
+		"$(left) sessions, $(procs_of "$u") processes"
 else
 	result sshd-started 0 "$(cat "$d/sshd.log")"
 fi

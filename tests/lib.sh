@@ -46,6 +46,9 @@ stopped() { ! running "$1"; }
 # procs_of USER: how many of USER's processes run (zombies not counted).
 procs_of() { ps -u "$1" -o stat= | grep -vc '^Z'; }
 no_procs_of() { [ "$(procs_of "$1")" = 0 ]; }
+# at_done USER: atd, run once (-s), has ended (it closes each job's PAM
+# session first) and its queue holds nothing of USER's.
+at_done() { ! pgrep -x atd >/dev/null && [ -z "$(atq | awk -v u="$1" '$NF == u')" ]; }
 
 # expect NAME WANT_RC CMD... : run CMD, keep stdout/stderr in $OUT/$ERR.
 expect() {

@@ -18,11 +18,9 @@ policy() {
 }
 ucg() { echo "/sys/fs/cgroup/$1/$parent/user-$uid"; }
 # The user's processes that still run (zombies wait to be reaped).
-user_procs() { ps -u "$u" -o stat= | grep -vc '^Z'; }
-no_user_procs() { [ "$(user_procs)" = 0 ]; }
 kill_user() {
 	pkill -KILL -u "$u" 2>/dev/null
-	wait_for no_user_procs
+	wait_for no_procs_of "$u"
 }
 on_exit kill_user
 # The log's lines come through syslog-capture.py, a moment after they
@@ -57,10 +55,10 @@ grep -E '^(PASS|FAIL):' <<<"$out"
 [ "$(grep -c '^PASS:' <<<"$out")" -ge 20 ] && pass escape/inside/twenty-attempts ||
 	fail escape/inside/twenty-attempts "$out"
 # Killed at logout: gone once the kernel has let them exit.
-all_gone() { [ "$(alive_in "$probe/left")" = 0 ] && no_user_procs; }
+all_gone() { [ "$(alive_in "$probe/left")" = 0 ] && no_procs_of "$u"; }
 wait_for all_gone
 [ -s "$probe/left" ] && all_gone && pass escape/inside/nothing-outlives-logout ||
-	fail escape/inside/nothing-outlives-logout "$(alive_in "$probe/left") of $(wc -l <"$probe/left") left, $(user_procs) processes of the user"
+	fail escape/inside/nothing-outlives-logout "$(alive_in "$probe/left") of $(wc -l <"$probe/left") left, $(procs_of "$u") processes of the user"
 kill_user
 
 # --- A login opened from a cgroup the user controls (sudo or su from the

@@ -23,9 +23,6 @@ pgrep -x atd >/dev/null && { fail atd/idle "an atd is running"; exit 1; }
 on_exit "atrm \$(atq | awk -v u='$u' '\$NF == u { print \$1 }') 2>/dev/null; true"
 # The log's lines come through syslog-capture.py, a moment after they
 # are sent: a line is waited for.
-# A job is done when atd's process that ran it has ended (it closes the
-# PAM session first) and the queue is empty.
-job_done() { ! pgrep -x atd >/dev/null && [ -z "$(atq | awk -v u="$u" '$NF == u')" ]; }
 
 # job NAME COMMAND: queue COMMAND as the test user for now, run the queue
 # once, and wait for NAME to appear in the probe directory and for the
@@ -37,7 +34,7 @@ job() {
 	(cd / && echo "$2" | runuser -u "$u" -- at now 2>/dev/null)
 	atd -s
 	wait_for test -s "$probe/$1"
-	wait_for job_done
+	wait_for at_done "$u"
 }
 write_policy "" "user.memory.max = 512M"
 job sandboxed "cat /proc/self/cgroup >$probe/cg; nohup sleep 1000 >/dev/null 2>&1 & echo \$! >$probe/left; echo done >$probe/sandboxed"

@@ -172,10 +172,7 @@ wait_for su_logged && pass deb/su-logged || fail deb/su-logged "$(cat "$syslog" 
 ! ls -d /sys/fs/cgroup/*/"$parent"/user-"$uid" >/dev/null 2>&1 &&
 	pass deb/su-cgroups-removed || fail deb/su-cgroups-removed
 # An at job, through atd's stack and so common-session-noninteractive:
-# sandboxed too (tests/pam/atd.sh tries atd's stack in full). It is done
-# when atd's process that ran it has ended (it closes the PAM session
-# first) and the queue holds nothing of the user's.
-job_done() { ! pgrep -x atd >/dev/null && [ -z "$(atq | awk -v u="$u" '$NF == u')" ]; }
+# sandboxed too (tests/pam/atd.sh tries atd's stack in full).
 if ! command -v atd >/dev/null || ! command -v at >/dev/null; then
 	skip deb/at-job-sandboxed "at is not installed"
 elif pgrep -x atd >/dev/null; then
@@ -190,7 +187,7 @@ else
 	wait_for test -s "$jobdir/ns"
 	[ -s "$jobdir/ns" ] && [ "$(cat "$jobdir/ns")" != "$host_ns" ] && pass deb/at-job-sandboxed ||
 		fail deb/at-job-sandboxed "$(cat "$jobdir/ns" 2>&1) (host $host_ns)"
-	wait_for job_done
+	wait_for at_done "$u"
 fi
 rm -f "$dropin"
 
