@@ -100,25 +100,72 @@ static int fail(int err, const char *fmt, ...)
 	return 1;
 }
 
-/* The session's view of /sys/fs/cgroup (DESIGN.md §4): the same
- * hierarchies, rooted at the cgroup namespace root, on a read-only tmpfs
- * for v1 and hybrid hosts. Mount flags as the host's: nosuid,nodev,noexec. */
+/* Whether path is the mount with ID id (and not covered by another). */
+static bool is_mount(const char *path, unsigned id)
+{
+	struct statx stx;
+
+	return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) == 0 &&
+	       (stx.stx_mask & STATX_MNT_ID) && stx.stx_mnt_id == id;
+}
+
+/* Detach, in the session's mount namespace, every host mount the view
+ * must not keep (nscg_view_next_host_mount), one at a time and the
+ * mount table read again after each, as a detach takes what is mounted
+ * below it. One at or below /sys/fs/cgroup that will not go fails the
+ * session. A cgroupfs elsewhere is detached only where its mount point
+ * shows it (not covered by another mount, which would go instead), and
+ * left where it cannot be. */
+static int detach_host_view(void)
+{
+	unsigned skip[64], id;
+	size_t nskip = 0;
+	char path[PATH_MAX];
+
+	for (unsigned round = 0; round < 4096; round++) {
+		_cleanup_free_ char *mi = NULL;
+		_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		int r = fd < 0 ? -errno : nscg_read_fd(fd, 4u << 20, &mi, NULL);
+		if (r < 0)
+			return fail(r, "cannot read the session's mount table");
+		r = nscg_view_next_host_mount(mi, skip, nskip, path, sizeof(path), &id);
+		if (r <= 0)
+			return r < 0 ? fail(r, "cannot read the session's mount table") : 0;
+		bool view = !strncmp(path, CGROUP_MOUNT, strlen(CGROUP_MOUNT)) &&
+			    (path[strlen(CGROUP_MOUNT)] == '\0' || path[strlen(CGROUP_MOUNT)] == '/');
+		if ((view || is_mount(path, id)) && umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+			continue;
+		if (view)
+			return fail(-errno, "cannot detach the host's %s", path);
+		if (nskip == ELEMENTSOF(skip))
+			return fail(-E2BIG, "more than %zu cgroup mounts outside %s", nskip,
+				    CGROUP_MOUNT);
+		skip[nskip++] = id;
+	}
+	return fail(-ELOOP, "the host's mounts under %s do not go", CGROUP_MOUNT);
+}
+
+/* The session's view of /sys/fs/cgroup (DESIGN.md §4): the host's
+ * mounts there detached, then the same hierarchies mounted afresh,
+ * rooted at the cgroup namespace's root, on a read-only tmpfs for v1 and
+ * hybrid hosts; mountinfo then shows one mount per hierarchy, each
+ * rooted at "/", as in a container. Mount flags as the host's:
+ * nosuid,nodev,noexec. */
 static int remount_cgroupfs(const struct nscg_host *host)
 {
 	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	int r;
 
+	if ((r = detach_host_view()))
+		return r;
 	for (size_t i = 0; i < host->n && host->layout == NSCG_LAYOUT_V2; i++) {
 		const struct nscg_hier *h = &host->h[i];
 		if (strcmp(h->mount, CGROUP_MOUNT))
 			continue;
-		if (umount2(CGROUP_MOUNT, MNT_DETACH) < 0)
-			return fail(-errno, "cannot unmount %s", CGROUP_MOUNT);
 		if ((r = h->ops->mount(h, CGROUP_MOUNT, flags)) < 0)
 			return fail(r, "cannot mount cgroup2 on %s", CGROUP_MOUNT);
 		return 0;
 	}
-	/* A fresh tmpfs on top hides the host's tree from this namespace. */
 	if (mount("tmpfs", CGROUP_MOUNT, "tmpfs", flags, "mode=755") < 0)
 		return fail(-errno, "cannot mount tmpfs on %s", CGROUP_MOUNT);
 	for (size_t i = 0; i < host->n; i++) {

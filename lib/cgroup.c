@@ -199,6 +199,79 @@ static bool parse_mount(char *line, char **dev, char **mnt, char **fstype,
 	       (!strcmp(*fstype, "cgroup") || !strcmp(*fstype, "cgroup2"));
 }
 
+/* Copy the mountinfo field src (up to a space) to dst unescaped: the
+ * kernel writes space, tab, newline and backslash as \ooo. */
+static int unescape_field(const char *src, char *dst, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *c = src; *c && *c != ' ' && *c != '\n'; o++) {
+		if (o + 1 >= len)
+			return -ENAMETOOLONG;
+		if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[2] <= '7' &&
+		    c[3] >= '0' && c[3] <= '7') {
+			dst[o] = (char)((c[1] - '0') << 6 | (c[2] - '0') << 3 | (c[3] - '0'));
+			c += 4;
+		} else {
+			dst[o] = *c++;
+		}
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+int nscg_view_next_host_mount(const char *mountinfo, const unsigned *skip, size_t nskip,
+			      char *path, size_t len, unsigned *id)
+{
+	const char *best = NULL;
+	size_t best_len = SIZE_MAX;
+	bool best_below = false;
+	unsigned best_id = 0;
+	const size_t root_len = strlen(CGROUP_MOUNT);
+
+	for (const char *line = mountinfo; line && *line;) {
+		const char *nl = strchr(line, '\n'), *end = nl ? nl : line + strlen(line);
+		const char *mnt = line, *sep = NULL;
+		unsigned long mid = strtoul(line, NULL, 10);
+
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPT...] - FSTYPE ..." */
+		for (int i = 0; i < 4 && mnt; i++) {
+			mnt = memchr(mnt, ' ', (size_t)(end - mnt));
+			mnt = mnt ? mnt + 1 : NULL;
+		}
+		for (const char *c = mnt; c && c + 3 <= end && !sep; c++)
+			if (!memcmp(c, " - ", 3))
+				sep = c + 3;
+		line = nl ? nl + 1 : NULL;
+		if (!mnt || !sep)
+			continue;
+		size_t mlen = strcspn(mnt, " \n");
+		size_t flen = strcspn(sep, " \n");
+		bool below = mlen >= root_len && !strncmp(mnt, CGROUP_MOUNT, root_len) &&
+			     (mlen == root_len || mnt[root_len] == '/');
+		bool cgroupfs = (flen == 6 && !strncmp(sep, "cgroup", 6)) ||
+				(flen == 7 && !strncmp(sep, "cgroup2", 7));
+		bool skipped = false;
+		for (size_t i = 0; i < nskip && !skipped; i++)
+			skipped = skip[i] == mid;
+		if (skipped || !(below || cgroupfs))
+			continue;
+		/* Below /sys/fs/cgroup first, the shallowest first: detaching
+		 * it takes what is mounted under it. */
+		if (best && (best_below > below || (best_below == below && best_len <= mlen)))
+			continue;
+		best = mnt;
+		best_len = mlen;
+		best_below = below;
+		best_id = (unsigned)mid;
+	}
+	if (!best)
+		return 0;
+	*id = best_id;
+	int r = unescape_field(best, path, len);
+	return r < 0 ? r : 1;
+}
+
 int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 		     const struct nscg_log *log)
 {

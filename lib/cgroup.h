@@ -59,6 +59,17 @@ struct nscg_host {
 int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 		     const struct nscg_log *log);
 void nscg_host_close(struct nscg_host *host);
+
+/* The session's view of cgroupfs keeps nothing of the host's (DESIGN.md
+ * §4). In the mount table text mountinfo, the next host mount to detach
+ * before the view is mounted: the shallowest one at or below
+ * /sys/fs/cgroup, else a cgroup filesystem mounted anywhere else; mounts
+ * whose ID is in skip[0..nskip) are passed over. Its mount point,
+ * unescaped, goes to path (len bytes) and its ID to *id. 1 if there is
+ * one, 0 if none is left, -ENAMETOOLONG for a mount point longer than
+ * len. */
+int nscg_view_next_host_mount(const char *mountinfo, const unsigned *skip, size_t nskip,
+			      char *path, size_t len, unsigned *id);
 const char *nscg_layout_name(enum nscg_layout layout);
 
 /* A cgroup: one O_PATH directory fd per hierarchy of the host (-1 where

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "test-unit.h"
 #include "limits.h"
 #include "logind.h"
@@ -173,6 +174,43 @@ static void test_proc_stat(void)
 	CHECK(nscg_proc_stat(0x7ffffff0, &state, &ppid, &start) == -ENOENT);
 }
 
+/* The host mounts the session's view detaches, in the order it must:
+ * under /sys/fs/cgroup the shallowest first, then cgroupfs elsewhere. */
+static void test_view_mounts(void)
+{
+	static const char hybrid[] =
+		"22 1 0:21 / /sys rw - sysfs sysfs rw\n"
+		"31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+		"32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+		"41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+		"50 1 0:40 /x /srv/cg\\040a rw shared:9 - cgroup2 cgroup2 rw\n"
+		"51 1 0:41 / /sys/fs/cgroupx rw - tmpfs tmpfs rw\n";
+	unsigned id = 0, skip[2];
+	char path[64];
+
+	CHECK(nscg_view_next_host_mount(hybrid, NULL, 0, path, sizeof(path), &id) == 1);
+	CHECK(id == 31 && !strcmp(path, "/sys/fs/cgroup"));
+	skip[0] = 31;
+	CHECK(nscg_view_next_host_mount(hybrid, skip, 1, path, sizeof(path), &id) == 1);
+	CHECK(id == 32 && !strcmp(path, "/sys/fs/cgroup/cpu"));
+	/* Then the cgroupfs elsewhere, its name unescaped; a mere
+	 * neighbour by name (/sys/fs/cgroupx) is not one. */
+	static const char elsewhere[] =
+		"50 1 0:40 /x /srv/cg\\040a rw shared:9 - cgroup2 cgroup2 rw\n"
+		"51 1 0:41 / /sys/fs/cgroupx rw - tmpfs tmpfs rw\n";
+	CHECK(nscg_view_next_host_mount(elsewhere, NULL, 0, path, sizeof(path), &id) == 1);
+	CHECK(id == 50 && !strcmp(path, "/srv/cg a"));
+	skip[0] = 50;
+	CHECK(nscg_view_next_host_mount(elsewhere, skip, 1, path, sizeof(path), &id) == 0);
+	CHECK(nscg_view_next_host_mount(elsewhere, NULL, 0, path, 5, &id) == -ENAMETOOLONG);
+	/* Hostile lines: cut short, no separator, empty. */
+	CHECK(nscg_view_next_host_mount("31 23 0:28 /", NULL, 0, path, sizeof(path), &id) == 0);
+	CHECK(nscg_view_next_host_mount("31 23 0:28 / /sys/fs/cgroup rw tmpfs\n", NULL, 0, path,
+					sizeof(path), &id) == 0);
+	CHECK(nscg_view_next_host_mount("", NULL, 0, path, sizeof(path), &id) == 0);
+	CHECK(nscg_view_next_host_mount("\n\n - \n", NULL, 0, path, sizeof(path), &id) == 0);
+}
+
 const struct test util_tests[] = {
 	{ "util/parse_bytes", test_parse_bytes },
 	{ "util/format_bytes", test_format_bytes },
@@ -183,5 +221,6 @@ const struct test util_tests[] = {
 	{ "util/logind_parse", test_logind_parse },
 	{ "util/cpuset_bytes", test_cpuset_bytes },
 	{ "util/proc_stat", test_proc_stat },
+	{ "util/view_mounts", test_view_mounts },
 	{ NULL, NULL },
 };
