@@ -284,6 +284,21 @@ static int apply_one(const struct nscg_host *host, const char *path, const char 
 	return nscg_sd_set_limits(&u, 1, BUS_TIMEOUT_MS, log);
 }
 
+/* A delegated session's limits are read inside it from copies
+ * (delegate.h), written here directly in either mode, and not counted
+ * again as changes. */
+static int apply_mirror(const struct nscg_host *host, const char *path,
+			const struct nscg_limits *lim, bool dry_run, const struct nscg_log *log)
+{
+	struct nscg_apply_plan plan = { .dry_run = dry_run };
+	struct nscg_cgroup cg;
+
+	nscg_cgroup_open_existing(host, path, &cg);
+	int r = nscg_delegate_mirror(host, &cg, lim, &plan, log);
+	nscg_cgroup_close(&cg);
+	return r;
+}
+
 /* A failed apply: cgroup v1 refuses (EBUSY) a memory limit below what is
  * in use when it cannot reclaim down to it, where v2 OOM-kills. */
 static void tally_failure(int r, const char *user, const char *what, unsigned *held,
@@ -351,6 +366,8 @@ int nscg_apply(const struct nscg_host *host, const struct nscg_policy *p,
 		int r = apply_one(host, rec->cgroup,
 				  rec->mode == NSCG_REC_STANDALONE ? NULL : rec->session, &lim,
 				  "session", &cc, log, &changes);
+		if (r == 0)
+			r = apply_mirror(host, rec->cgroup, &lim, o->dry_run, log);
 		tally_failure(r, rec->user, what, &held, &failed);
 		/* The user's systemd manager gets a session's limits too
 		 * (limit_user_manager), as at login. */

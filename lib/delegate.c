@@ -139,7 +139,8 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 }
 
 int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
-			    uid_t uid, gid_t gid, const struct nscg_log *log)
+			    const struct nscg_cgroup *sess, const struct nscg_limits *lim, uid_t uid,
+			    gid_t gid, const struct nscg_log *log)
 {
 	const struct nscg_hier *h = &host->h[d->hier];
 	_cleanup_close_ int login = openat(d->user, NSCG_DELEGATE_LOGIN,
@@ -154,6 +155,8 @@ int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_dele
 	if ((r = h->ops->prepare(h, d->user, login)) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers below %s",
 				      NSCG_DELEGATE_USER);
+	if ((r = nscg_delegate_mirror(host, sess, lim, NULL, log)) < 0)
+		return r;
 	if ((r = give(d->user, uid, gid)) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot give the subtree to uid %u",
 				      (unsigned)uid);
@@ -173,4 +176,29 @@ int nscg_delegate_kill(const struct nscg_host *host, const struct nscg_cgroup *s
 	int k = nscg_cgroup_kill_others(host, &sub, timeout_ms);
 	nscg_cgroup_close(&sub);
 	return r < 0 ? r : k;
+}
+
+int nscg_delegate_mirror(const struct nscg_host *host, const struct nscg_cgroup *sess,
+			 const struct nscg_limits *lim, struct nscg_apply_plan *plan,
+			 const struct nscg_log *log)
+{
+	/* The keys this host cannot honour were said for NAME already. */
+	struct nscg_log quiet = log ? *log : (struct nscg_log){ 0 };
+	struct nscg_cgroup user, login;
+	int r = 0;
+
+	quiet.max_prio = LOG_ERR;
+	nscg_cgroup_open_child(host, sess, NSCG_DELEGATE_USER, &user);
+	nscg_cgroup_open_child(host, &user, NSCG_DELEGATE_LOGIN, &login);
+	int d = unified(host);
+	if (d >= 0 && user.fd[d] >= 0) {
+		r = nscg_cgroup_apply_plan(host, &user, lim, "session", plan, &quiet);
+		/* The user may have removed login, a cgroup of theirs to
+		 * remove once empty. */
+		if (r == 0 && login.fd[d] >= 0)
+			r = nscg_cgroup_apply_plan(host, &login, lim, "session", plan, &quiet);
+	}
+	nscg_cgroup_close(&login);
+	nscg_cgroup_close(&user);
+	return r;
 }

@@ -13,6 +13,9 @@
  *   NAME/user/login  root's: where the session's watcher puts the login's
  *                    processes as the caller forks them
  *
+ * NAME/user and NAME/user/login carry NAME's limits too, for the eyes of
+ * the programs inside (nscg_delegate_mirror).
+ *
  * The kernel lets the user move a process only between cgroups under one
  * whose cgroup.procs they may write (the common ancestor rule) and, with
  * nsdelegate, within their cgroup namespace: so they can move their own
@@ -64,9 +67,22 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 /* Once the caller has left NAME/user, never before (the user could move
  * it while it is in a cgroup of theirs): give NAME/user to uid:gid, and
  * enable the controllers below it, so that the user's cgroups have them
- * at once. -errno with a log line; the session is then an error. */
+ * at once; the session's limits lim are mirrored first (of the session's
+ * cgroup sess). -errno with a log line; the session is then an error. */
 int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
-			    uid_t uid, gid_t gid, const struct nscg_log *log);
+			    const struct nscg_cgroup *sess, const struct nscg_limits *lim, uid_t uid,
+			    gid_t gid, const struct nscg_log *log);
+
+/* The session's limits lim again on NAME/user and NAME/user/login, in
+ * files that stay root's: the root of the session's cgroup namespace,
+ * and the cgroup of the login's processes, read what bounds them, as a
+ * container's do, for the runtimes that size themselves from there (a
+ * JVM reads its own cgroup's files, not its parents'). The bound itself
+ * is NAME's. plan as nscg_cgroup_apply_plan's (NULL at login). A
+ * session without delegation has neither: 0, nothing written. */
+int nscg_delegate_mirror(const struct nscg_host *host, const struct nscg_cgroup *sess,
+			 const struct nscg_limits *lim, struct nscg_apply_plan *plan,
+			 const struct nscg_log *log);
 
 /* Kill what a delegated session's cgroup sess holds below it: all of
  * NAME/user, and in NAME/caller all but the calling process; waiting at

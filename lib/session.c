@@ -518,6 +518,32 @@ static struct nscg_session *session_new(void)
 	return s;
 }
 
+/* The session's CPU budget (nscg_session_cpus), with the caller in the
+ * session's cgroups: its affinity is the cpuset's by now. */
+static unsigned cpu_budget(const struct nscg_resolved *res)
+{
+	static const enum nscg_level levels[] = { NSCG_LEVEL_SESSION, NSCG_LEVEL_USER };
+	uint64_t quota = UINT64_MAX;
+	cpu_set_t set;
+
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++) {
+		const struct nscg_value *v = &res->v[nscg_limit_key(levels[i], NSCG_CPU_MAX)];
+		if (v->set && v->num != NSCG_UNLIMITED) {
+			uint64_t cpus = (v->num + 99) / 100;
+			quota = cpus < quota ? cpus : quota;
+		}
+	}
+	if (quota == UINT64_MAX || sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0;
+	uint64_t affinity = (uint64_t)CPU_COUNT(&set);
+	return quota < affinity ? (unsigned)(quota ? quota : 1) : 0;
+}
+
+unsigned nscg_session_cpus(const struct nscg_session *s)
+{
+	return s->cpus;
+}
+
 /* Build what d decided: the caller's cgroups noted, the helper started
  * (from the caller's own cgroups, where it stays: a user who filled their
  * limits cannot make it fail, ns.h), the manager's cgroups with the
@@ -633,10 +659,14 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		}
 		/* The caller has left the delegated subtree (delegate.h): now,
 		 * and only now, it may be the user's. */
-		if (s->delegate &&
-		    nscg_delegate_hand_over(&s->host, &s->deleg, s->uid, s->gid, log) < 0) {
-			(void)nscg_ns_restore(&s->saved, s->ns_mask);
-			goto out;
+		if (s->delegate) {
+			struct nscg_limits lim;
+			nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &lim);
+			if (nscg_delegate_hand_over(&s->host, &s->deleg, &s->sess, &lim, s->uid,
+						    s->gid, log) < 0) {
+				(void)nscg_ns_restore(&s->saved, s->ns_mask);
+				goto out;
+			}
 		}
 		if (tmp_fd >= 0) {
 			if (nscg_user_tmp_attach(TAKE_FD(tmp_fd), log) < 0) {
@@ -649,6 +679,8 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 					       "cannot set the working directory");
 		}
 	}
+	if (res->v[NSCG_KEY_EXPORT_CPUS].num)
+		s->cpus = cpu_budget(res);
 	nscg_log(log, LOG_INFO, "%s (uid %u) sandboxed in %s", user, (unsigned)s->uid, s->where);
 	*out = TAKE_PTR(s);
 	ret = NSCG_OPEN_SANDBOXED;
