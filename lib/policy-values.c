@@ -45,6 +45,7 @@ const struct key_def nscg_keys[NSCG_KEY_COUNT] = {
 	[NSCG_KEY_DELEGATE] = { "delegate", T_BOOL, false, "no" },
 	[NSCG_KEY_DELEGATE_MAX_DESCENDANTS] = { "delegate_max_descendants", T_CGROUP_COUNT, false, "64" },
 	[NSCG_KEY_DELEGATE_MAX_DEPTH] = { "delegate_max_depth", T_CGROUP_DEPTH, false, "8" },
+	[NSCG_KEY_EXPORT_CPUS] = { "export_cpus", T_BOOL, false, "yes" },
 	LIMIT_DEFS("user."),
 	LIMIT_DEFS("session."),
 };

@@ -37,6 +37,7 @@ struct nscg_session {
 	struct nscg_delegation deleg; /* standalone: its cgroups (delegate.h) */
 	unsigned deleg_descendants, deleg_depth; /* the policy's bounds */
 	unsigned bus_timeout_ms;
+	unsigned cpus; /* export_cpus: OMP_NUM_THREADS for the session; 0: none */
 	uid_t uid;
 	gid_t gid; /* the user's primary group */
 	pid_t opener; /* the process that opened it: only it may close it */

@@ -45,6 +45,15 @@ enum nscg_open_result nscg_session_open(const struct nscg_open_req *req,
 					struct nscg_session **out,
 					enum nscg_on_error *on_error);
 
+/* The CPUs the session's limits let it use at once, for programs that
+ * count CPUs and not quotas (export_cpus): the smallest of
+ * session.cpu.max and user.cpu.max in whole CPUs, rounded up as a JVM
+ * rounds them, where that is fewer than the CPUs its affinity (its
+ * cpuset) offers; 0 where nothing holds it below those, or the policy
+ * says no. The module puts it in the PAM environment as OMP_NUM_THREADS
+ * (which GNU nproc and OpenMP honour) unless that is there already. */
+unsigned nscg_session_cpus(const struct nscg_session *s);
+
 /* Close: back to the caller's namespaces and cgroup, log the usage, kill
  * what is left if the policy says so, remove the cgroups; in systemd
  * mode, ask logind to terminate the session instead of killing, and

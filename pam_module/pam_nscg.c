@@ -7,6 +7,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -56,6 +57,21 @@ static void cleanup(pam_handle_t *pamh, void *data, int error_status)
 	nscg_session_free(data);
 }
 
+/* The session's CPU budget for the programs that count CPUs
+ * (nscg_session_cpus): OMP_NUM_THREADS in the PAM environment, which the
+ * login passes on to the user's shell, unless it holds one already. An
+ * aid, not a limit: a failure is logged and the login goes on. */
+static void export_cpus(pam_handle_t *pamh, unsigned cpus)
+{
+	char var[40];
+
+	if (!cpus || pam_getenv(pamh, "OMP_NUM_THREADS"))
+		return;
+	snprintf(var, sizeof(var), "OMP_NUM_THREADS=%u", cpus);
+	if (pam_putenv(pamh, var) != PAM_SUCCESS)
+		pam_syslog(pamh, LOG_WARNING, "cannot set %s in the session's environment", var);
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 				   const char **argv)
 {
@@ -96,6 +112,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 			pam_syslog(pamh, LOG_ERR, "cannot keep the session state");
 			return on_error == NSCG_ON_ERROR_ALLOW ? PAM_IGNORE : PAM_SESSION_ERR;
 		}
+		export_cpus(pamh, nscg_session_cpus(s));
 		return PAM_SUCCESS;
 	case NSCG_OPEN_SKIPPED:
 		return PAM_IGNORE;
