@@ -13,7 +13,8 @@
  * spare (ENOMEM); --time prints how long pam_start (which loads the
  * modules), pam_open_session, pam_close_session and pam_end took, as
  * start_us=N, open_us=N, close_us=N and end_us=N on stderr; --tty and
- * --rhost set PAM_TTY and PAM_RHOST. */
+ * --rhost set PAM_TTY and PAM_RHOST. The command gets the PAM
+ * environment on top of the runner's own, as from login. */
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -124,6 +125,11 @@ int main(int argc, char **argv)
 		if (!keep_root && (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 				   setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0))
 			_exit(127);
+		/* The PAM environment on top of ours, as login and su pass
+		 * it on. */
+		char **env = pam_getenvlist(pamh);
+		for (size_t e = 0; env && env[e]; e++)
+			putenv(env[e]);
 		execvp(argv[i + 2], argv + i + 2);
 		_exit(127);
 	}
