@@ -6,7 +6,8 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev libpam0g-dev
       libcap-ng-dev libiniparser-dev libsystemd-dev pamtester valgrind passwd
       openssh-server openssh-client perl python3 procps dbus-daemon
       mandoc debhelper dpkg-dev fakeroot lintian libpam-runtime rpm
-      mmdebstrap qemu-system-x86 e2fsprogs at libpam-cgfs prometheus)
+      mmdebstrap qemu-system-x86 e2fsprogs at libpam-cgfs prometheus
+      openjdk-17-jdk-headless nodejs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -27,7 +28,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# prometheus is here for promtool, which checks nscgctl metrics.
+# prometheus is here for promtool, which checks nscgctl metrics; a JVM
+# (javac builds its probe) and Node.js for the runtimes tier.
 # libpam-cgfs (bench/run-login.sh compares with it) puts pam_cgfs into every
 # login's common-session; the benchmark uses it through a service of its own.
 case " ${missing[*]} " in
