@@ -145,7 +145,7 @@ static int detach_host_view(void)
 	return fail(-ELOOP, "the host's mounts under %s do not go", CGROUP_MOUNT);
 }
 
-/* The session's view of /sys/fs/cgroup (DESIGN.md §4): the host's
+/* The session's view of /sys/fs/cgroup (doc/design.md §4): the host's
  * mounts there detached, then the same hierarchies mounted afresh,
  * rooted at the cgroup namespace's root, on a read-only tmpfs for v1 and
  * hybrid hosts; mountinfo then shows one mount per hierarchy, each
@@ -428,7 +428,7 @@ static int mount_tmpfs(const char *where, uint64_t size)
 	return 0;
 }
 
-/* hide_processes: a procfs of the session's own on /proc (DESIGN.md
+/* hide_processes: a procfs of the session's own on /proc (doc/design.md
  * §7), showing only the processes the reader may ptrace, and all of
  * them to members of the exempt group. Each mount has options of its
  * own since Linux 5.8; before, a new proc mount shares the host's

@@ -6,7 +6,7 @@
  * the backend (v1 or v2) that speaks its file names. A cgroup is the same
  * relative path in every hierarchy, held as one O_PATH fd per hierarchy.
  * All access is relative to those fds (openat with O_NOFOLLOW); control
- * files are opened just in time and closed at once (DESIGN.md §5). */
+ * files are opened just in time and closed at once (doc/design.md §5). */
 #ifndef NSCG_CGROUP_H
 #define NSCG_CGROUP_H
 
@@ -60,7 +60,7 @@ int nscg_host_detect(const char *mountinfo, struct nscg_host *out,
 		     const struct nscg_log *log);
 void nscg_host_close(struct nscg_host *host);
 
-/* The session's view of cgroupfs keeps nothing of the host's (DESIGN.md
+/* The session's view of cgroupfs keeps nothing of the host's (doc/design.md
  * §4). In the mount table text mountinfo, the next host mount to detach
  * before the view is mounted: the shallowest one at or below
  * /sys/fs/cgroup, else a cgroup filesystem mounted anywhere else; mounts

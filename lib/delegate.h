@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* delegate = yes, standalone on a pure cgroup v2 host (DESIGN.md §5): a
+/* delegate = yes, standalone on a pure cgroup v2 host (doc/design.md §5): a
  * subtree of the session's cgroup that its user may manage, for rootless
  * podman and buildah. Inside the session's cgroup NAME, whose limits
  * bound all of it:

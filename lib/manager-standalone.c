@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Standalone mode (DESIGN.md §3): the session's cgroups are pam_nscg's
+/* Standalone mode (doc/design.md §3): the session's cgroups are pam_nscg's
  * own, <parent>/user-UID/session-ID in every used hierarchy, each with
  * its record (record.h) so that the sweep (sweep.h) finishes what no
  * close will. Logins take the uid lock only to count max_sessions. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* systemd mode (DESIGN.md §6): the session's cgroups are systemd's. A
+/* systemd mode (doc/design.md §6): the session's cgroups are systemd's. A
  * logind session keeps its scope, a job (no logind session on a machine
  * systemd runs) gets a transient scope of its own; the limits go to
  * systemd as unit properties (sdbus.h). pam_nscg creates nothing in

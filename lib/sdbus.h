@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Talking to systemd and logind over D-Bus (systemd mode, DESIGN.md §6):
+/* Talking to systemd and logind over D-Bus (systemd mode, doc/design.md §6):
  * the limits as runtime unit properties, as `systemctl set-property
  * --runtime` does; transient scopes for jobs; TerminateSession at close.
  * pam_nscg writes no attribute of systemd's cgroups itself.

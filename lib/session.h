@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A sandboxed session: the steps of open_session and close_session, with
  * no PAM in sight, so the module is glue and the steps can be tested on
- * their own. Standalone mode (DESIGN.md §3) makes its own cgroups;
+ * their own. Standalone mode (doc/design.md §3) makes its own cgroups;
  * systemd mode (§6) uses logind's session scope, or a transient scope
  * for a job (session-internal.h). */
 #ifndef NSCG_SESSION_H

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The session's view is a container's (DESIGN.md §4), tried by programs
+# The session's view is a container's (doc/design.md §4), tried by programs
 # nobody here wrote, in real sessions through libpam
 # (tests/pam/session-runner.c) with session.memory.max = 512M and
 # session.cpu.max = 100%: tests/runtimes/probe.sh looks from inside

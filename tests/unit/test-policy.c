@@ -129,7 +129,7 @@ static void test_builtin_defaults(void)
 	CHECK(r.v[NSCG_KEY_KILL_ON_CLOSE].num == 1);
 	CHECK(r.v[NSCG_KEY_MAX_SESSIONS].num == NSCG_UNLIMITED);
 	CHECK(!val(&r, NSCG_LEVEL_SESSION, NSCG_MEMORY_MAX)->set);
-	/* systemd-user is skipped by default (DESIGN.md §3). */
+	/* systemd-user is skipped by default (doc/design.md §3). */
 	CHECK(resolve(p, "bob", NULL, 0, "systemd-user", &r) == 0);
 	CHECK(r.exempt);
 	nscg_policy_free(p);
