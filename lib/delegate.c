@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,11 +139,38 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
 	return 0;
 }
 
-int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
-			    const struct nscg_cgroup *sess, const struct nscg_limits *lim, uid_t uid,
-			    gid_t gid, const struct nscg_log *log)
+/* The controllers below NAME/user and the mirrored limits, written from
+ * the caller's own cgroup namespace (nscg_delegate_hand_over). */
+static int prepare_from_host(const struct nscg_host *host, const struct nscg_delegation *d,
+			     int login, const struct nscg_cgroup *sess,
+			     const struct nscg_limits *lim, int host_cgns,
+			     const struct nscg_log *log)
 {
 	const struct nscg_hier *h = &host->h[d->hier];
+	_cleanup_close_ int here = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	int r;
+
+	if (here < 0 || setns(host_cgns, CLONE_NEWCGROUP) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno,
+				      "delegate: cannot return to the caller's cgroup namespace");
+	/* Controllers first, while the subtree is root's: its
+	 * cgroup.subtree_control is the user's once it is theirs. */
+	r = h->ops->prepare(h, d->user, login);
+	if (r < 0)
+		nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers below %s",
+			       NSCG_DELEGATE_USER);
+	else
+		r = nscg_delegate_mirror(host, sess, lim, NULL, log);
+	if (setns(here, CLONE_NEWCGROUP) < 0)
+		return nscg_log_errno(log, LOG_ERR, -errno,
+				      "delegate: cannot rejoin the session's cgroup namespace");
+	return r;
+}
+
+int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
+			    const struct nscg_cgroup *sess, const struct nscg_limits *lim,
+			    int host_cgns, uid_t uid, gid_t gid, const struct nscg_log *log)
+{
 	_cleanup_close_ int login = openat(d->user, NSCG_DELEGATE_LOGIN,
 					   O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	int r;
@@ -150,12 +178,7 @@ int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_dele
 	if (login < 0)
 		return nscg_log_errno(log, LOG_ERR, -errno, "delegate: cannot open %s/%s",
 				      NSCG_DELEGATE_USER, NSCG_DELEGATE_LOGIN);
-	/* Controllers first, while the subtree is root's: its
-	 * cgroup.subtree_control is the user's once it is theirs. */
-	if ((r = h->ops->prepare(h, d->user, login)) < 0)
-		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot enable the controllers below %s",
-				      NSCG_DELEGATE_USER);
-	if ((r = nscg_delegate_mirror(host, sess, lim, NULL, log)) < 0)
+	if ((r = prepare_from_host(host, d, login, sess, lim, host_cgns, log)) < 0)
 		return r;
 	if ((r = give(d->user, uid, gid)) < 0)
 		return nscg_log_errno(log, LOG_ERR, r, "delegate: cannot give the subtree to uid %u",

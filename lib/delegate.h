@@ -68,10 +68,13 @@ int nscg_delegate_make(const struct nscg_host *host, const struct nscg_cgroup *s
  * it while it is in a cgroup of theirs): give NAME/user to uid:gid, and
  * enable the controllers below it, so that the user's cgroups have them
  * at once; the session's limits lim are mirrored first (of the session's
- * cgroup sess). -errno with a log line; the session is then an error. */
+ * cgroup sess). The caller is in the session's cgroup namespace by then,
+ * whose root's limit files the kernel keeps from it (nsdelegate): it
+ * writes them from host_cgns, its own cgroup namespace, and comes back.
+ * -errno with a log line; the session is then an error. */
 int nscg_delegate_hand_over(const struct nscg_host *host, const struct nscg_delegation *d,
-			    const struct nscg_cgroup *sess, const struct nscg_limits *lim, uid_t uid,
-			    gid_t gid, const struct nscg_log *log);
+			    const struct nscg_cgroup *sess, const struct nscg_limits *lim,
+			    int host_cgns, uid_t uid, gid_t gid, const struct nscg_log *log);
 
 /* The session's limits lim again on NAME/user and NAME/user/login, in
  * files that stay root's: the root of the session's cgroup namespace,

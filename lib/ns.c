@@ -66,6 +66,14 @@ int nscg_ns_save(struct nscg_ns_saved *s)
 	return open_ns_of(0, s);
 }
 
+int nscg_ns_saved_fd(const struct nscg_ns_saved *s, unsigned bit)
+{
+	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
+		if (nscg_ns_kinds[i].bit == bit)
+			return s->fd[i];
+	return -1;
+}
+
 void nscg_ns_close(struct nscg_ns_saved *s)
 {
 	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
@@ -516,11 +524,8 @@ static int send_moved(int sock, const char *hostname, int nsfd)
 static int leave_ns_root(const struct nscg_ns_saved *saved, int nsfd, int leave_to,
 			 const struct nscg_log *log)
 {
-	int host = -1, r;
+	int host = nscg_ns_saved_fd(saved, NSCG_NS_CGROUP), r;
 
-	for (size_t i = 0; i < NSCG_NS_COUNT; i++)
-		if (nscg_ns_kinds[i].bit == NSCG_NS_CGROUP)
-			host = saved->fd[i];
 	if (host < 0 || setns(host, CLONE_NEWCGROUP) < 0)
 		return nscg_log_errno(log, LOG_ERR, host < 0 ? -EBADF : -errno,
 				      "cannot return to the caller's cgroup namespace");

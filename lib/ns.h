@@ -47,6 +47,8 @@ struct nscg_ns_saved {
 };
 
 int nscg_ns_save(struct nscg_ns_saved *s);
+/* The saved fd of the namespace kind bit (NSCG_NS_CGROUP...), or -1. */
+int nscg_ns_saved_fd(const struct nscg_ns_saved *s, unsigned bit);
 /* setns back into the saved namespaces of mask, then restore the cwd. */
 int nscg_ns_restore(const struct nscg_ns_saved *s, unsigned mask);
 void nscg_ns_close(struct nscg_ns_saved *s);

@@ -662,8 +662,9 @@ static enum nscg_open_result build(const struct nscg_open_req *req, const struct
 		if (s->delegate) {
 			struct nscg_limits lim;
 			nscg_resolved_limits(res, NSCG_LEVEL_SESSION, &lim);
-			if (nscg_delegate_hand_over(&s->host, &s->deleg, &s->sess, &lim, s->uid,
-						    s->gid, log) < 0) {
+			if (nscg_delegate_hand_over(&s->host, &s->deleg, &s->sess, &lim,
+						    nscg_ns_saved_fd(&s->saved, NSCG_NS_CGROUP),
+						    s->uid, s->gid, log) < 0) {
 				(void)nscg_ns_restore(&s->saved, s->ns_mask);
 				goto out;
 			}

@@ -12,16 +12,22 @@ runtime_view() {
 		print "view", $5, $4, fs }' /proc/self/mountinfo
 }
 
-# check_runtimes PREFIX PROBE-OUTPUT HOST-VIEW NODE-READS
-#   HOST-VIEW: runtime_view's lines outside the session; NODE-READS:
-#   what Node.js says its constrained memory is in a cgroup of 300 MiB
-#   outside any session ("" where not asked): a Node.js that reads no
-#   limit on this layout is a SKIP.
+# uv_reads_v2 VERSION: libuv reads cgroup v2's memory.max from 1.45 on
+# (libuv#3744); before, only /sys/fs/cgroup/memory/memory.limit_in_bytes,
+# the root of a v1 mount: in a session, the session's.
+uv_reads_v2() {
+	local ma mi
+	IFS=. read -r ma mi _ <<<"$1"
+	[ "${ma:-0}" -gt 1 ] || { [ "${ma:-0}" = 1 ] && [ "${mi:-0}" -ge 45 ]; }
+}
+
+# check_runtimes PREFIX PROBE-OUTPUT HOST-VIEW
+#   HOST-VIEW: runtime_view's lines outside the session.
 check_runtimes() {
-	local p=$1 out=$2 host=$3 node_reads=${4:-} v dups bad mem=$((512 << 20))
+	local p=$1 out=$2 host=$3 v dups bad mem=$((512 << 20))
 	got() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' <<<"$out"; }
 	if [ "$(got probe_done)" != 1 ]; then
-		fail "$p/probe" "${out:0:600}"
+		fail "$p/probe" "$(tr '\n' '|' <<<"${out:0:1500}")"
 		return
 	fi
 	v=$(grep '^view ' <<<"$out")
@@ -49,7 +55,7 @@ check_runtimes() {
 	# The JVM: a quarter of the session's memory for the heap, one CPU,
 	# and the session's memory from the management bean.
 	if [ -z "$(got jvm_cpus)" ] && [ -z "$(got jvm_settings_exception)" ]; then
-		skip "$p/jvm" "no java here"
+		skip "$p/jvm" "no java here, or no probe class (javac builds it)"
 	else
 		local heap
 		heap=$(got jvm_max_heap_bytes)
@@ -70,8 +76,8 @@ check_runtimes() {
 		skip "$p/node" "no node here"
 	elif [ "$cm" = none ]; then
 		skip "$p/node" "this node has no process.constrainedMemory() (18.15 and later have)"
-	elif [ -n "$node_reads" ] && [ "$node_reads" != $((300 << 20)) ]; then
-		skip "$p/node" "this node reads no memory limit on this layout outside a session either (it said $node_reads for 300 MiB)"
+	elif grep -q '^view /sys/fs/cgroup [^ ]* cgroup2$' <<<"$host" && ! uv_reads_v2 "$(got node_libuv)"; then
+		skip "$p/node" "its libuv $(got node_libuv) reads only cgroup v1's memory limit (cgroup v2's from 1.45)"
 	else
 		[ "$cm" = "$mem" ] && pass "$p/node/constrained-memory" || fail "$p/node/constrained-memory" "$cm"
 		local hl

@@ -18,7 +18,7 @@ echo "nproc $(nproc)"
 printf 'all: a b\na b:\n\t@echo "$(MAKEFLAGS)"\n' >"$scratch/Makefile"
 command -v make >/dev/null &&
 	echo "make_flags $(make -s -j"$(nproc)" -f "$scratch/Makefile" 2>&1 | head -1)"
-if command -v java >/dev/null; then
+if command -v java >/dev/null && [ -e "$classes/Limits.class" ]; then
 	# No hsperfdata: it would go to /tmp, the host's without private_tmp.
 	java -XX:-UsePerfData -cp "$classes" Limits 2>&1 | sed 's/^/jvm_/'
 	s=$(java -XX:-UsePerfData -XshowSettings:system -version 2>&1)
@@ -29,6 +29,7 @@ fi
 if command -v node >/dev/null; then
 	node -e 'const f = process.constrainedMemory;
 		console.log("node_constrained_memory " + (typeof f == "function" ? f() : "none"));
-		console.log("node_heap_limit " + require("v8").getHeapStatistics().heap_size_limit)' 2>&1
+		console.log("node_heap_limit " + require("v8").getHeapStatistics().heap_size_limit);
+		console.log("node_libuv " + process.versions.uv)' 2>&1
 fi
 echo "probe_done 1"

@@ -11,6 +11,11 @@ me=$(id -u)
 wait_until '[ "$(cat /proc/self/cgroup)" = "0::/login" ]'
 ok in-login-leaf 'detail=$(cat /proc/self/cgroup); test "$detail" = "0::/login"'
 ok subtree-is-mine 'test "$(stat -c %u $C $C/cgroup.procs $C/cgroup.subtree_control | sort -u)" = "$me"'
+# The session's limits are read where a runtime looks: at the root of
+# the view and in the login's own cgroup (copies, root's files both).
+ok limits-read-at-root 'detail=$(cat $C/memory.max $C/pids.max | tr "\n" " "); test "$detail" = "134217728 64 "'
+ok limits-read-in-login 'detail=$(cat $C/login/memory.max $C/login/pids.max | tr "\n" " "); test "$detail" = "134217728 64 "'
+ok login-limits-not-mine '! echo max 2>/dev/null >$C/login/memory.max && ! echo max 2>/dev/null >$C/login/pids.max'
 ok limits-not-mine 'detail=$(stat -c "%n %u" $C/memory.max $C/pids.max $C/cgroup.max.descendants $C/cgroup.max.depth); ! grep -qw "$me" <<<"$detail"'
 ok controllers-below 'detail=$(cat $C/cgroup.subtree_control); grep -qw memory <<<"$detail" && grep -qw pids <<<"$detail"'
 # A cgroup of the user's own, with a memory limit the kernel enforces.

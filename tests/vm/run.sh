@@ -20,6 +20,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/vm/recipe.sh"
 . "$TOP/bench/vm-login.sh"
+. "$TOP/tests/runtimes/check.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: vm (needs root)"; exit 77; }
 for c in qemu-system-x86_64 mmdebstrap mke2fs; do
 	command -v $c >/dev/null || { skip vm "no $c here"; exit 77; }
@@ -67,6 +68,8 @@ if [ ! -f "$deb" ] || [ -n "$(cd "$TOP" && find lib pam_module helper cli conf m
 	fi
 fi
 step "package ready"
+# The JVM's probe, built here: the guests have a JRE only.
+command -v javac >/dev/null && javac -d "$vm" "$TOP/tests/runtimes/Limits.java"
 
 SSHO=(-i "$vm/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 	-o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR)
@@ -141,6 +144,9 @@ guest() {
 	install -m 0644 "$TOP/tests/escape/attempts.sh" "$root/usr/local/bin/nscg-escape-attempts"
 	install -m 0644 "$TOP/tests/vm/delegate.sh" "$root/usr/local/bin/nscg-vm-delegate"
 	install -m 0644 "$TOP/tests/vm/podman.sh" "$root/usr/local/bin/nscg-vm-podman"
+	install -d "$root/usr/local/lib/nscg-runtimes"
+	install -m 0755 "$TOP/tests/runtimes/probe.sh" "$root/usr/local/lib/nscg-runtimes/probe.sh"
+	[ ! -e "$vm/Limits.class" ] || install -m 0644 "$vm/Limits.class" "$root/usr/local/lib/nscg-runtimes/"
 	cat >"$root/etc/security/nscg.d/50-vm.conf" <<EOC
 [default]
 session.memory.max = 128M
@@ -285,6 +291,10 @@ EOU
 	if step_wanted isolation; then
 		isolation "$g" "$port" "$stack" "$layout"
 		step "$g: hide_processes, delegate"
+	fi
+	if step_wanted runtimes; then
+		runtimes "$g" "$port" "$layout"
+		step "$g: runtimes"
 	fi
 	if [ "$layout" = v2 ] && step_wanted bench; then
 		bench_logins "$g" "$port" $((port + 1))
@@ -517,6 +527,55 @@ isolation() {
 			fail "vm/$g/delegate/refusal-logged" "$("${R[@]}" 'journalctl -q --no-pager | grep pam_nscg | tail -3')"
 	fi
 	"${R[@]}" "rm -f $conf"
+}
+
+# Runtimes in a session of 512M and one CPU (tests/runtimes/): the view's
+# mountinfo, the JVM, nproc, make and Node.js size themselves to it; on
+# pure v2 guests with delegate = yes too, where the session's limits are
+# read from the copies below the delegation point.
+runtimes() {
+	local g=$1 port=$2 layout=$3 host out
+	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local T=(timeout 600 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1)
+	local conf=/etc/security/nscg.d/85-runtimes.conf
+	local limits='[user:tester]\nsession.memory.max = 512M\nsession.cpu.max = 100%%\nsession.pids.max = 512\n'
+	host=$("${R[@]}" "$(declare -f runtime_view); runtime_view")
+	local modes=plain
+	[ "$layout" = v2 ] && modes="plain delegate"
+	for m in $modes; do
+		if [ $m = plain ]; then
+			"${R[@]}" "printf '$limits' >$conf; chmod 0644 $conf"
+		else
+			"${R[@]}" "printf '${limits}delegate = yes\n' >$conf; chmod 0644 $conf"
+		fi
+		out=$("${T[@]}" 'bash /usr/local/lib/nscg-runtimes/probe.sh /usr/local/lib/nscg-runtimes "$HOME"' 2>&1)
+		grep -q '^probe_done' <<<"$out" ||
+			out+=" / the guest's log: $("${R[@]}" 'journalctl -q --no-pager | grep -E "pam_nscg|nscg-watch" | tail -5')"
+		check_runtimes "vm/$g/runtimes-$m" "$out" "$host"
+		[ $m = delegate ] && apply_mirrored "$g" "$port" "$conf"
+	done
+	"${R[@]}" "rm -f $conf"
+	gwait "$port" '! pgrep -u tester >/dev/null' && pass "vm/$g/runtimes/nothing-left" ||
+		fail "vm/$g/runtimes/nothing-left" "$("${R[@]}" 'pgrep -a -u tester')"
+}
+
+# apply_mirrored G PORT CONF: nscgctl apply keeps a delegated session's
+# copies of its limits (below the delegation point) in step with the
+# session's own: a held session's memory.max lowered to 384M, read back
+# from all three.
+apply_mirrored() {
+	local g=$1 port=$2 conf=$3 out held
+	local R=(timeout 60 ssh "${SSHO[@]}" -p "$port" root@127.0.0.1)
+	local cgs='/sys/fs/cgroup/nscg/user-*/session-* /sys/fs/cgroup/user.slice/user-*.slice/nscg-*.scope'
+	timeout 900 ssh "${SSHO[@]}" -p "$port" tester@127.0.0.1 'sleep 1000' </dev/null >/dev/null 2>&1 &
+	held=$!
+	gwait "$port" "ls -d \$(for c in $cgs; do echo \$c/user/login; done) 2>/dev/null | grep -q ."
+	"${R[@]}" "sed -i 's/^session.memory.max = .*/session.memory.max = 384M/' $conf; nscgctl apply tester" >"$vm/$g.apply" 2>&1
+	out=$("${R[@]}" "for c in $cgs; do [ -d \$c/user ] && cat \$c/memory.max \$c/user/memory.max \$c/user/login/memory.max; done | sort | uniq -c")
+	[ "$(tr -s ' ' <<<"$out")" = " 3 402653184" ] && pass "vm/$g/runtimes-delegate/apply-mirrored" ||
+		fail "vm/$g/runtimes-delegate/apply-mirrored" "$out; $(tr '\n' '|' <"$vm/$g.apply")"
+	"${R[@]}" 'pkill -u tester -x sleep'
+	wait $held
 }
 
 base=$((20000 + $$ % 3500 * 12)) # 12 ports a run: ssh and sshd-plain per guest
