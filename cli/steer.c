@@ -286,7 +286,8 @@ static int apply_one(const struct nscg_host *host, const char *path, const char 
 
 /* A delegated session's limits are read inside it from copies
  * (delegate.h), written here directly in either mode, and not counted
- * again as changes. */
+ * again as changes: what bounds the session is its own cgroup's, so a
+ * copy that cannot be written is said, not a failure. */
 static int apply_mirror(const struct nscg_host *host, const char *path,
 			const struct nscg_limits *lim, bool dry_run, const struct nscg_log *log)
 {
@@ -366,8 +367,9 @@ int nscg_apply(const struct nscg_host *host, const struct nscg_policy *p,
 		int r = apply_one(host, rec->cgroup,
 				  rec->mode == NSCG_REC_STANDALONE ? NULL : rec->session, &lim,
 				  "session", &cc, log, &changes);
-		if (r == 0)
-			r = apply_mirror(host, rec->cgroup, &lim, o->dry_run, log);
+		if (r == 0 && apply_mirror(host, rec->cgroup, &lim, o->dry_run, log) < 0)
+			printf("%s %s: the copies of its limits below the delegation point are not all in step; the limits themselves are\n",
+			       rec->user, what);
 		tally_failure(r, rec->user, what, &held, &failed);
 		/* The user's systemd manager gets a session's limits too
 		 * (limit_user_manager), as at login. */

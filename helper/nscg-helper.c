@@ -25,6 +25,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -100,64 +101,86 @@ static int fail(int err, const char *fmt, ...)
 	return 1;
 }
 
-/* Whether path is the mount with ID id (and not covered by another). */
-static bool is_mount(const char *path, unsigned id)
+/* Detach the mount with ID id where path shows it, through an O_PATH fd
+ * of its root: the path is walked once, with no symlink on the way
+ * (a directory of a user's on it could be swapped between a look and an
+ * unmount by name), and what was checked is what goes. -ENOENT where the
+ * path shows another mount (it is covered), or -errno. */
+static int detach_at(const char *path, unsigned id)
 {
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 	struct statx stx;
+	char self[40];
 
-	return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) == 0 &&
-	       (stx.stx_mask & STATX_MNT_ID) && stx.stx_mnt_id == id;
+	if (fd < 0)
+		return -errno;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	if (!(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != id)
+		return -ENOENT;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return umount2(self, MNT_DETACH) < 0 ? -errno : 0;
 }
 
-/* Detach, in the session's mount namespace, every host mount the view
- * must not keep (nscg_view_next_host_mount), one at a time and the
- * mount table read again after each, as a detach takes what is mounted
- * below it. One at or below /sys/fs/cgroup that will not go fails the
- * session. A cgroupfs elsewhere is detached only where its mount point
- * shows it (not covered by another mount, which would go instead), and
- * left where it cannot be. */
-static int detach_host_view(void)
+/* Detach, in the session's mount namespace and before anything is
+ * mounted there, every host mount the view must not keep
+ * (nscg_view_next_host_mount), one at a time and the mount table read
+ * again after each, as a detach takes what is mounted below it. One at
+ * or below /sys/fs/cgroup (root's directories) that will not go ends it:
+ * -errno, its path in where. A cgroupfs elsewhere is detached where its
+ * mount point shows it, and passed over where it does not (covered, or
+ * stacked below another, looked at again once that has gone). */
+static int detach_host_view(char *where, size_t len)
 {
 	unsigned skip[64], id;
 	size_t nskip = 0;
 	char path[PATH_MAX];
 
+	snprintf(where, len, "mount table");
 	for (unsigned round = 0; round < 4096; round++) {
 		_cleanup_free_ char *mi = NULL;
 		_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 		int r = fd < 0 ? -errno : nscg_read_fd(fd, 4u << 20, &mi, NULL);
 		if (r < 0)
-			return fail(r, "cannot read the session's mount table");
+			return r;
 		r = nscg_view_next_host_mount(mi, skip, nskip, path, sizeof(path), &id);
 		if (r <= 0)
-			return r < 0 ? fail(r, "cannot read the session's mount table") : 0;
+			return r;
 		bool view = !strncmp(path, CGROUP_MOUNT, strlen(CGROUP_MOUNT)) &&
 			    (path[strlen(CGROUP_MOUNT)] == '\0' || path[strlen(CGROUP_MOUNT)] == '/');
-		if ((view || is_mount(path, id)) && umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-			continue;
-		if (view)
-			return fail(-errno, "cannot detach the host's %s", path);
-		if (nskip == ELEMENTSOF(skip))
-			return fail(-E2BIG, "more than %zu cgroup mounts outside %s", nskip,
-				    CGROUP_MOUNT);
-		skip[nskip++] = id;
+		if (view) {
+			if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
+				snprintf(where, len, "%s", path);
+				return -errno;
+			}
+			nskip = 0;
+		} else if (detach_at(path, id) == 0) {
+			nskip = 0;
+		} else if (nskip < ELEMENTSOF(skip)) {
+			skip[nskip++] = id;
+		} else {
+			return 0; /* more than 64 that will not go: left */
+		}
 	}
-	return fail(-ELOOP, "the host's mounts under %s do not go", CGROUP_MOUNT);
+	snprintf(where, len, "%s", CGROUP_MOUNT);
+	return -ELOOP;
 }
 
-/* The session's view of /sys/fs/cgroup (doc/design.md §4): the host's
- * mounts there detached, then the same hierarchies mounted afresh,
- * rooted at the cgroup namespace's root, on a read-only tmpfs for v1 and
- * hybrid hosts; mountinfo then shows one mount per hierarchy, each
- * rooted at "/", as in a container. Mount flags as the host's:
- * nosuid,nodev,noexec. */
+/* The session's view of /sys/fs/cgroup (doc/design.md §4), once the
+ * host's mounts there are detached (detach_host_view): the same
+ * hierarchies mounted afresh, rooted at the cgroup namespace's root, on
+ * a read-only tmpfs for v1 and hybrid hosts; mountinfo then shows one
+ * mount per hierarchy, each rooted at "/", as in a container. Where the
+ * kernel keeps the host's mounts (locked: a mount namespace a user
+ * namespace owns, as in an unprivileged container) the new ones cover
+ * them instead. Mount flags as the host's: nosuid,nodev,noexec. */
 static int remount_cgroupfs(const struct nscg_host *host)
 {
 	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	int r;
 
-	if ((r = detach_host_view()))
-		return r;
 	for (size_t i = 0; i < host->n && host->layout == NSCG_LAYOUT_V2; i++) {
 		const struct nscg_hier *h = &host->h[i];
 		if (strcmp(h->mount, CGROUP_MOUNT))
@@ -500,6 +523,15 @@ static int run_session(unsigned ns, const struct nscg_private_mounts *pm,
 	/* First: an unmount under a shared /sys would reach the host. */
 	if ((ns & NSCG_NS_MOUNT) && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return fail(-errno, "cannot make / a slave mount");
+	/* The host's cgroup mounts go first, before a private /tmp or /proc
+	 * could cover one; the session's view is mounted once the cgroup
+	 * namespace has come. Locked ones (EINVAL) are covered then. */
+	if ((ns & NSCG_NS_MOUNT) && (ns & NSCG_NS_CGROUP)) {
+		char where[PATH_MAX];
+		r = detach_host_view(where, sizeof(where));
+		if (r < 0 && r != -EINVAL)
+			return fail(r, "cannot detach the host's %s", where);
+	}
 	/* Private /dev/shm and /tmp: their pages go with the session. */
 	if ((pm->shm || pm->tmp || pm->hide_pids) && !(ns & NSCG_NS_MOUNT))
 		return fail(-EINVAL, "a private /dev/shm, /tmp or /proc needs the mount namespace");

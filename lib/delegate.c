@@ -147,7 +147,7 @@ static int prepare_from_host(const struct nscg_host *host, const struct nscg_del
 			     const struct nscg_log *log)
 {
 	const struct nscg_hier *h = &host->h[d->hier];
-	_cleanup_close_ int here = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int here = open("/proc/thread-self/ns/cgroup", O_RDONLY | O_CLOEXEC);
 	int r;
 
 	if (here < 0 || setns(host_cgns, CLONE_NEWCGROUP) < 0)
@@ -214,11 +214,14 @@ int nscg_delegate_mirror(const struct nscg_host *host, const struct nscg_cgroup 
 	nscg_cgroup_open_child(host, sess, NSCG_DELEGATE_USER, &user);
 	nscg_cgroup_open_child(host, &user, NSCG_DELEGATE_LOGIN, &login);
 	int d = unified(host);
+	struct stat u, l;
 	if (d >= 0 && user.fd[d] >= 0) {
 		r = nscg_cgroup_apply_plan(host, &user, lim, "session", plan, &quiet);
-		/* The user may have removed login, a cgroup of theirs to
-		 * remove once empty. */
-		if (r == 0 && login.fd[d] >= 0)
+		/* login is in the user's directory: once empty, they may
+		 * remove it and make a cgroup of theirs by that name, whose
+		 * limits are theirs to set. Only root's own is written. */
+		if (r == 0 && login.fd[d] >= 0 && fstat(user.fd[d], &u) == 0 &&
+		    fstat(login.fd[d], &l) == 0 && l.st_uid == 0 && l.st_dev == u.st_dev)
 			r = nscg_cgroup_apply_plan(host, &login, lim, "session", plan, &quiet);
 	}
 	nscg_cgroup_close(&login);

@@ -45,7 +45,7 @@ static int open_ns_of(pid_t pid, struct nscg_ns_saved *s)
 		if (pid)
 			snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, nscg_ns_kinds[i].proc);
 		else
-			snprintf(path, sizeof(path), "/proc/self/ns/%s", nscg_ns_kinds[i].proc);
+			snprintf(path, sizeof(path), "/proc/thread-self/ns/%s", nscg_ns_kinds[i].proc);
 		s->fd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (s->fd[i] < 0) {
 			int r = -errno;
@@ -369,10 +369,10 @@ static bool all_new(const struct nscg_ns_saved *saved, unsigned mask)
 {
 	for (size_t i = 0; i < NSCG_NS_COUNT; i++) {
 		struct stat old, now;
-		char path[32];
+		char path[48];
 		if (!(mask & nscg_ns_kinds[i].bit))
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", nscg_ns_kinds[i].proc);
+		snprintf(path, sizeof(path), "/proc/thread-self/ns/%s", nscg_ns_kinds[i].proc);
 		if (fstat(saved->fd[i], &old) < 0 || stat(path, &now) < 0 ||
 		    (old.st_ino == now.st_ino && old.st_dev == now.st_dev))
 			return false;
@@ -550,7 +550,7 @@ int nscg_ns_enter_session(struct nscg_helper *h, unsigned mask, const char *host
 			r = nscg_log_errno(log, LOG_ERR, -errno, "cannot make the cgroup namespace");
 			goto fail;
 		}
-		nsfd = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		nsfd = open("/proc/thread-self/ns/cgroup", O_RDONLY | O_CLOEXEC);
 		if (nsfd < 0) {
 			r = nscg_log_errno(log, LOG_ERR, -errno, "cannot open the cgroup namespace");
 			goto undo;

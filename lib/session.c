@@ -94,7 +94,7 @@ static int move_to_init_cgroups(const struct nscg_log *log)
  * single-threaded (setns into a mount namespace needs that). */
 static enum nscg_open_result leave_sandbox(const struct passwd *pw, const struct nscg_log *log)
 {
-	_cleanup_close_ int own = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int own = open("/proc/thread-self/ns/cgroup", O_RDONLY | O_CLOEXEC);
 	enum nscg_open_result ret = NSCG_OPEN_FAILED;
 	struct nscg_ns_saved host;
 	struct stat a, b;

@@ -5,7 +5,8 @@
 # session.cpu.max = 100%: tests/runtimes/probe.sh looks from inside
 # (mountinfo, the JVM, nproc, make, Node.js) and tests/runtimes/check.sh
 # judges (the VM tier's guests use the same two); again with
-# hide_processes and a cgroup2 mount elsewhere on the host. Then OMP_NUM_THREADS
+# hide_processes and cgroup2 mounts elsewhere on the host (stacked, and
+# under /dev/shm). Then OMP_NUM_THREADS
 # as the PAM environment has it: an earlier module's value wins, and
 # export_cpus = no sets none. A runtime this host lacks is a SKIP.
 set -u
@@ -41,15 +42,20 @@ if [ "$host_cpus" -lt 2 ]; then
 else
 	expect runtimes/session/login 0 "$RUN" "$svc" "$u" sh -c "$probe/probe.sh $probe $probe >$probe/out 2>&1"
 	check_runtimes runtimes/session "$(cat "$probe/out")" "$(runtime_view)"
-	# The same with a /proc of the session's own, on a host that has a
-	# cgroup filesystem mounted elsewhere too (detached in the session).
+	# The same with a /proc of the session's own, on a host that has
+	# cgroup filesystems mounted elsewhere too, all detached in the
+	# session: two stacked on one directory, and one under /dev/shm, which
+	# the session's private /dev/shm would cover if it came first.
 	policy "hide_processes = yes"
 	mkdir "$probe/cg2"
-	if mount -t cgroup2 cgroup2 "$probe/cg2"; then
-		on_exit "umount '$probe/cg2' 2>/dev/null"
+	shm=/dev/shm/nscg-test-$$
+	mkdir "$shm"
+	on_exit "umount '$probe/cg2' '$probe/cg2' '$shm' 2>/dev/null; rmdir '$shm'"
+	if mount -t cgroup2 cgroup2 "$probe/cg2" && mount -t cgroup2 cgroup2 "$probe/cg2" &&
+		mount -t cgroup2 cgroup2 "$shm"; then
 		expect runtimes/hidden-proc/login 0 "$RUN" "$svc" "$u" sh -c "$probe/probe.sh $probe $probe >$probe/out 2>&1"
 		check_runtimes runtimes/hidden-proc "$(cat "$probe/out")" "$(runtime_view)"
-		umount "$probe/cg2"
+		umount "$probe/cg2" "$probe/cg2" "$shm"
 	else
 		skip runtimes/hidden-proc "cannot mount cgroup2 here"
 	fi
