@@ -8,6 +8,7 @@
 #include <security/pam_modules.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -59,13 +60,14 @@ static void cleanup(pam_handle_t *pamh, void *data, int error_status)
 
 /* The session's CPU budget for the programs that count CPUs
  * (nscg_session_cpus): OMP_NUM_THREADS in the PAM environment, which the
- * login passes on to the user's shell, unless it holds one already. An
- * aid, not a limit: a failure is logged and the login goes on. */
+ * login passes on to the user's shell, unless it holds one already or
+ * the caller's own environment does (su without -, which passes it on
+ * too). An aid, not a limit: a failure is logged and the login goes on. */
 static void export_cpus(pam_handle_t *pamh, unsigned cpus)
 {
 	char var[40];
 
-	if (!cpus || pam_getenv(pamh, "OMP_NUM_THREADS"))
+	if (!cpus || pam_getenv(pamh, "OMP_NUM_THREADS") || getenv("OMP_NUM_THREADS"))
 		return;
 	snprintf(var, sizeof(var), "OMP_NUM_THREADS=%u", cpus);
 	if (pam_putenv(pamh, var) != PAM_SUCCESS)
