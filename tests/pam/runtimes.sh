@@ -51,7 +51,9 @@ else
 	shm=/dev/shm/nscg-test-$$
 	mkdir "$shm"
 	on_exit "umount '$probe/cg2' '$probe/cg2' '$shm' 2>/dev/null; rmdir '$shm'"
-	if mount -t cgroup2 cgroup2 "$probe/cg2" && mount -t cgroup2 cgroup2 "$probe/cg2" &&
+	# (The kernel refuses a superblock's second mount on the same
+	# directory: the second is a bind mount of the first.)
+	if mount -t cgroup2 cgroup2 "$probe/cg2" && mount --bind "$probe/cg2" "$probe/cg2" &&
 		mount -t cgroup2 cgroup2 "$shm"; then
 		expect runtimes/hidden-proc/login 0 "$RUN" "$svc" "$u" sh -c "$probe/probe.sh $probe $probe >$probe/out 2>&1"
 		check_runtimes runtimes/hidden-proc "$(cat "$probe/out")" "$(runtime_view)"
