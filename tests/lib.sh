@@ -11,7 +11,13 @@ _run_cleanups() {
 trap _run_cleanups EXIT
 
 pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1${2:+: $2}"; }
+# (A detail is kept on the FAIL line, which the runner shows: its own
+# line breaks become " | ".)
+fail() {
+	local d=${2:-}
+	d=${d//$'\r'/}
+	echo "FAIL: $1${d:+: ${d//$'\n'/ | }}"
+}
 # skip NAME REASON: a check this host cannot run (a controller file, a
 # kernel feature, a package it lacks). Counted apart, never as a pass.
 skip() { echo "SKIP: $1 ($2)"; }
