@@ -104,18 +104,20 @@ struct watcher {
 #define LOOK_FOR_V1_MS 30000
 #define LOOK_FOR_V2_MS 2000
 
-static uint64_t keyed(int dirfd, const char *file, const char *key)
+/* A count, or was where it cannot be read now (see cgroup_gone): a
+ * failed read never looks like a change. */
+static uint64_t keyed(int dirfd, const char *file, const char *key, uint64_t was)
 {
 	uint64_t v;
 
-	return nscg_read_keyed(dirfd, file, key, &v) == 0 ? v : 0;
+	return nscg_read_keyed(dirfd, file, key, &v) == 0 ? v : was;
 }
 
-static uint64_t number(int dirfd, const char *file)
+static uint64_t number(int dirfd, const char *file, uint64_t was)
 {
 	uint64_t v;
 
-	return nscg_read_u64_at(dirfd, file, &v) == 0 ? v : 0;
+	return nscg_read_u64_at(dirfd, file, &v) == 0 ? v : was;
 }
 
 /* v2 counts each time a limit was reached ("oom" in memory.events); v1
@@ -125,20 +127,26 @@ static uint64_t number(int dirfd, const char *file)
 static void read_counts(const struct watcher *w, struct counts *c)
 {
 	int s = w->sess.fd[w->mem_hier], u = w->user.fd[w->mem_hier];
+	const struct counts *was = &w->seen;
 
 	if (w->mem_v2) {
-		c->kills = keyed(s, "memory.events", "oom_kill");
-		c->sess_hits = keyed(s, "memory.events", "oom");
+		c->kills = keyed(s, "memory.events", "oom_kill", was->kills);
+		c->sess_hits = keyed(s, "memory.events", "oom", was->sess_hits);
 		/* The user cgroup's own limit: .local leaves out the OOMs of
 		 * the sessions' own limits (Linux 5.7; else all of them). */
-		c->user_hits = u < 0 ? 0 : w->user_local ? keyed(u, "memory.events.local", "oom") :
-							   keyed(u, "memory.events", "oom");
+		c->user_hits = u < 0 ? 0 :
+			       keyed(u, w->user_local ? "memory.events.local" : "memory.events", "oom",
+				     was->user_hits);
 	} else {
 		/* A memsw limit (session.memory.swap.max) is hit in its own
-		 * counter. */
-		c->kills = keyed(s, "memory.oom_control", "oom_kill");
-		c->sess_hits = number(s, "memory.failcnt") + number(s, "memory.memsw.failcnt");
-		c->user_hits = u < 0 ? 0 : number(u, "memory.failcnt") + number(u, "memory.memsw.failcnt");
+		 * counter; a sum is read whole or not at all. */
+		uint64_t a = number(s, "memory.failcnt", UINT64_MAX);
+		uint64_t b = number(s, "memory.memsw.failcnt", 0);
+		c->kills = keyed(s, "memory.oom_control", "oom_kill", was->kills);
+		c->sess_hits = a == UINT64_MAX ? was->sess_hits : a + b;
+		a = u < 0 ? 0 : number(u, "memory.failcnt", UINT64_MAX);
+		b = u < 0 ? 0 : number(u, "memory.memsw.failcnt", 0);
+		c->user_hits = a == UINT64_MAX ? was->user_hits : a + b;
 	}
 }
 
@@ -594,22 +602,36 @@ static void look(struct watcher *w)
 		notice(w, &now);
 }
 
+/* Whether a failed read of a cgroup file (-errno r) says the cgroup is
+ * gone. Anything else passes: in a logind session the watcher is in the
+ * session's scope, so the kernel's buffer for the read is charged to the
+ * very memory limit that is being hit, and it can fail with ENOMEM right
+ * when the kill it is to tell of comes. */
+static bool cgroup_gone(int r)
+{
+	return r == -ENODEV || r == -ENOENT;
+}
+
 /* A memory event: new kills are noted, told at most once a second.
  * Returns false when the session's cgroup is gone. */
 static bool memory_event(struct watcher *w)
 {
 	uint64_t v;
+	int r = 0;
 
 	if (w->mem_v2) {
 		char buf[512];
 		if (pread(w->mem_fd, buf, sizeof(buf), 0) < 0)
-			return false;
+			r = -errno;
 	} else if (read(w->mem_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
-		return false;
+		r = -errno;
 	}
+	if (cgroup_gone(r))
+		return false;
 	/* A v1 cgroup going away signals the eventfd too. */
-	if (nscg_read_keyed(w->sess.fd[w->mem_hier], w->mem_v2 ? "memory.events" : "memory.oom_control",
-			    "oom_kill", &v) < 0)
+	r = nscg_read_keyed(w->sess.fd[w->mem_hier], w->mem_v2 ? "memory.events" : "memory.oom_control",
+			    "oom_kill", &v);
+	if (cgroup_gone(r))
 		return false;
 	w->look_until_ms = nscg_now_ms() + (w->mem_v2 ? LOOK_FOR_V2_MS : LOOK_FOR_V1_MS);
 	w->mem_quiet_until_ms = nscg_now_ms() + MEM_QUIET_MS;
