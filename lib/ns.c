@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -252,6 +254,28 @@ static void exec_helper(int helper_fd, int sock, unsigned mask,
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	/* Out of the invoker's reach: su opens the session before it takes
+	 * the target's real uid, and whoever's real uid a process has may
+	 * signal it. So root's real and saved ids, no groups of the
+	 * invoker's, the host's own limits (PID 1's: not an EMFILE or a
+	 * tiny RLIMIT_AS the invoker chose) and umask 022, whatever the
+	 * caller had; the watcher inherits them. */
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(127);
+	for (int res = 0; res < RLIM_NLIMITS; res++) {
+		enum __rlimit_resource r = (enum __rlimit_resource)res;
+		struct rlimit rl, cur;
+		if (prlimit(1, r, NULL, &rl) < 0 || setrlimit(r, &rl) == 0 || getrlimit(r, &cur) < 0)
+			continue;
+		/* A hard limit is raised only with CAP_SYS_RESOURCE, which
+		 * some hosts keep from root: the soft one, then, as far as
+		 * the hard one goes. */
+		rl.rlim_max = cur.rlim_max;
+		if (rl.rlim_cur > cur.rlim_max)
+			rl.rlim_cur = cur.rlim_max;
+		(void)setrlimit(r, &rl);
+	}
+	umask(022);
 	/* First move the exec fd clear of 0..3, which are about to be
 	 * overwritten: it may well be 3 itself. */
 	if (helper_fd < 10) {

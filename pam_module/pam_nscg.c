@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -105,7 +106,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	}
 	struct nscg_open_req req = { .conf = a.conf, .user = user, .service = service,
 				     .tty = tty, .rhost = rhost };
-	switch (nscg_session_open(&req, &log, &s, &on_error)) {
+	/* What the session makes (records, cgroups, directories) gets its
+	 * own modes, not a mask the caller chose: su runs with the
+	 * invoker's, and a record of mode 0000 is one the session's watcher,
+	 * root's but without capabilities, cannot read. The caller is
+	 * single-threaded (session.c refuses others), so the mask can be
+	 * set and put back. */
+	mode_t mask = umask(022);
+	enum nscg_open_result res = nscg_session_open(&req, &log, &s, &on_error);
+	umask(mask);
+	switch (res) {
 	case NSCG_OPEN_SANDBOXED:
 		if (pam_set_data(pamh, DATA_KEY, s, cleanup) != PAM_SUCCESS) {
 			/* Undone, not ended: on_error may let the login in. */
@@ -151,7 +161,9 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 	/* systemd-user closes as the user: nothing it could undo. */
 	if (geteuid() != 0)
 		return PAM_IGNORE;
+	mode_t mask = umask(022); /* as at open */
 	int r = nscg_session_close((struct nscg_session *)data, &log);
+	umask(mask);
 	/* Replacing the data runs cleanup on the old: the state is freed. */
 	(void)pam_set_data(pamh, DATA_KEY, NULL, NULL);
 	return r < 0 ? PAM_SESSION_ERR : PAM_SUCCESS;

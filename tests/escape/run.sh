@@ -209,3 +209,58 @@ wait $a
 mountpoint -q /run/nscg/tmp/uid-"$uid" && fail escape/user-tmp/gone-at-last-logout ||
 	pass escape/user-tmp/gone-at-last-logout
 expect escape/user-tmp/fresh-next-time 0 "$RUN" "$svc" "$u" sh -c 'test ! -e /tmp/shared'
+
+# --- Under su, the invoker cannot reach the helper or the watcher ---
+# util-linux su opens the session before it takes the target's real uid:
+# the helper, and the watcher it forks, start with root's real uid and
+# PID 1's limits whatever the invoker had, so the invoker can neither
+# stop them (a helper that never answers fails the login) nor starve
+# them. su's stack, for this test only: this one invoker may become the
+# test user without a password, and the session is sandboxed.
+if ! command -v su >/dev/null; then
+	skip escape/su "no su here"
+else
+	# The user's sessions' watchers: nscg-watch, forked by the helper
+	# with the user's name on its command line.
+	watcher_of() { pgrep -x nscg-watch -a | awk -v u="$u" '{ for (i = 3; i < NF; i++) if ($i == "--user" && $(i + 1) == u) print $1 }'; }
+	has_watcher() { [ -n "$(watcher_of)" ]; }
+	no_watcher() { [ -z "$(watcher_of)" ]; }
+	inv=nscgt-y$$
+	useradd -M -N -s /bin/sh "$inv" || fail escape/su/setup "useradd $inv"
+	on_exit "pkill -KILL -u '$inv' 2>/dev/null; userdel '$inv' 2>/dev/null"
+	cp -a /etc/pam.d/su "$d/su.orig"
+	on_exit "cp -a '$d/su.orig' /etc/pam.d/su"
+	{
+		printf 'auth sufficient pam_succeed_if.so quiet user = %s ruser = %s\n' "$u" "$inv"
+		grep -v '^@include common-session' "$d/su.orig"
+		printf 'session required %s/pam_nscg.so conf=%s/nscg.conf\n' "$BUILD" "$d"
+	} >/etc/pam.d/su
+	policy "" ""
+	rm -f "$probe/su-in"
+	# The watchers of the sessions before have ended (each with its
+	# caller, a moment after it): the one found next is su's.
+	wait_for no_watcher || fail escape/su/earlier-watchers-gone "$(watcher_of)"
+	# A smaller stack limit (the soft one: raising a hard one back takes
+	# CAP_SYS_RESOURCE, which some hosts keep from root) and umask 0777,
+	# the invoker's choice.
+	setpriv --reuid="$inv" --regid=nogroup --clear-groups sh -c \
+		"ulimit -S -s 4096; umask 0777; exec su -s /bin/sh -c 'touch $probe/su-in; exec sleep 1000' $u" \
+		</dev/null >"$probe/su-out" 2>&1 &
+	su_pid=$!
+	if wait_for test -e "$probe/su-in" && wait_for has_watcher; then
+		w=$(watcher_of)
+		[ "$(ps -o ruid= -p "$w" | tr -d ' ')" = 0 ] && pass escape/su/watcher-real-uid-root ||
+			fail escape/su/watcher-real-uid-root "$(ps -o ruid=,euid=,args= -p "$w"; grep -a 'nscg-watch\|pam_nscg(su' "$syslog" | tail -4)"
+		! setpriv --reuid="$inv" --regid=nogroup --clear-groups kill -STOP "$w" 2>/dev/null &&
+			pass escape/su/invoker-cannot-stop-watcher || fail escape/su/invoker-cannot-stop-watcher
+		kill -CONT "$w" 2>/dev/null
+		[ "$(grep '^Max stack size' "/proc/$w/limits" | awk '{ print $4 }')" = "$(grep '^Max stack size' /proc/1/limits | awk '{ print $4 }')" ] &&
+			pass escape/su/watcher-host-limits ||
+			fail escape/su/watcher-host-limits "watcher $w: $(grep '^Max stack size' "/proc/$w/limits" 2>&1)"
+	else
+		fail escape/su/login "$(cat "$probe/su-out"; tail -3 "$syslog")"
+	fi
+	pkill -KILL -u "$u" -x sleep 2>/dev/null
+	wait "$su_pid"
+	kill_user
+fi
